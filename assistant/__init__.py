@@ -1,0 +1,1 @@
+"""Assistant: the LangChain chat agent (understanding, state, explanations, knowledge, escalation)."""

@@ -1,0 +1,50 @@
+"""What one assistant turn returns: the contract shared by the agent, the CLI, the API and the UI.
+
+``Reply.to_json()`` is exactly the JSON of ``shopassist chat --once --json`` and ``POST /api/v1/chat``.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class ProductPick(BaseModel):
+    id: str
+    title: str
+    price: float | None = None
+    currency: str | None = None
+    image_url: str | None = None
+    score: float
+    scores: dict[str, float] = Field(default_factory=dict)  # breakdown: query relevance, affinity, popularity ...
+    explanation: str = ""
+    explanation_source: Literal["template", "llm"] = "template"
+
+
+class EscalationInfo(BaseModel):
+    id: int
+    reason: str
+    status: str = "open"
+    order_id: str | None = None
+    message: str = ""  # what the shopper is told happens next
+
+
+class Reply(BaseModel):
+    session_id: str
+    intent: str
+    slots: dict[str, Any] = Field(default_factory=dict)
+    products: list[ProductPick] = Field(default_factory=list)
+    reply: str = ""
+    escalation: EscalationInfo | None = None
+    sources: list[str] = Field(default_factory=list)  # knowledge-base documents quoted
+    final: bool = True  # False for the early streamed version (template explanations)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "intent": self.intent,
+            "slots": self.slots,
+            "products": [{"id": p.id, "title": p.title, "price": p.price, "score": round(p.score, 4),
+                          "explanation": p.explanation} for p in self.products],
+            "reply": self.reply,
+            "escalation": self.escalation.model_dump() if self.escalation else None,
+        }

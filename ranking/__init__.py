@@ -1,0 +1,1 @@
+"""Ranking: the fine-tuned BERT recommender, user profiles and baselines."""

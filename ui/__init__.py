@@ -1,0 +1,1 @@
+"""UI: the Gradio chat and HTTP API in one server, and the shopassist CLI."""
