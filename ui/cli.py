@@ -6,7 +6,7 @@ import importlib
 
 import typer
 
-COMMAND_MODULES = ("catalog.commands", "ranking.commands", "assistant.commands", "ui.commands")
+COMMAND_MODULES = ("retrieval.commands", "catalog.commands", "ranking.commands", "assistant.commands", "ui.commands")
 
 
 def build_app() -> typer.Typer:
