@@ -65,9 +65,14 @@ class Store:
         self.engine.dispose()
 
     # -- products -------------------------------------------------------------------------
-    def upsert_products(self, products: Iterable[Product]) -> UpsertStats:
-        """Insert new products, update changed ones, skip identical ones — in one transaction."""
-        rows = {p.id: _product_row(p) for p in products}  # a later duplicate id wins
+    def upsert_products(self, products: Iterable[Product], hashes: dict[str, str] | None = None) -> UpsertStats:
+        """Insert new products, update changed ones, skip identical ones — in one transaction.
+
+        ``hashes`` overrides the content hash per id (ingest passes the hash of the row as loaded,
+        before enrichment, so re-ingesting the same file is recognised as unchanged).
+        """
+        hashes = hashes or {}
+        rows = {p.id: _product_row(p, hashes.get(p.id)) for p in products}  # a later duplicate id wins
         stats = UpsertStats()
         if not rows:
             return stats
@@ -129,14 +134,14 @@ class Store:
         return digest.hexdigest()[:32]
 
 
-def _product_row(product: Product) -> dict:
+def _product_row(product: Product, content_hash: str | None = None) -> dict:
     return {
         "id": product.id, "title": product.title, "description": product.description,
         "category": product.category_path, "category_source": product.category_source,
         "brand": product.brand, "price": product.price, "currency": product.currency,
         "rating": product.rating, "image_url": product.image_url,
         "attributes": {k: v.model_dump() for k, v in product.attributes.items()},
-        "content_hash": product.content_hash(), "updated_at": datetime.now(timezone.utc),
+        "content_hash": content_hash or product.content_hash(), "updated_at": datetime.now(timezone.utc),
     }
 
 

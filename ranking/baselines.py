@@ -1,0 +1,125 @@
+"""Simple recommenders that the BERT recommender must beat — and that it blends in as signals.
+
+Both work on item *indices* (positions in a fixed item vocabulary) and score every item at once,
+returning a dense ``float32`` vector. Higher is better. Neither knows anything about users beyond the
+history passed in, so they work for users never seen in training.
+
+- :class:`Popularity`: how often each item occurs in the training sequences (``log1p`` of the count).
+- :class:`CoOccurrence`: next-item transitions ("people who bought X next bought Y"). Counts pairs
+  ``(earlier, later)`` that occur within ``window`` steps in a sequence, weighted ``1/distance``;
+  rows are normalised to probabilities; a history scores items by summing the rows of its last
+  ``last_n`` items, the newest weighted most (``decay`` per step back). A small symmetric term
+  (``backward``) also credits items that *preceded* the history items.
+
+Example::
+
+    pop = Popularity.fit([[0, 1, 2], [1, 2]], n_items=3)
+    pop.scores([0]).argmax()         # 1 or 2
+    co = CoOccurrence.fit([[0, 1, 2], [0, 1]], n_items=3)
+    co.scores([0]).argmax()          # 1: item 1 follows item 0 every time
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from scipy import sparse
+
+
+class Popularity:
+    """Scores = ``log1p(count)`` of each item in the fitted sequences.
+
+    Args:
+        counts: occurrences per item index (length = number of items).
+    """
+
+    def __init__(self, counts: np.ndarray):
+        self.counts = np.asarray(counts, dtype=np.float32)
+        self._scores = np.log1p(self.counts)
+
+    @classmethod
+    def fit(cls, sequences: Iterable[Sequence[int]], n_items: int) -> "Popularity":
+        counts = np.zeros(n_items, dtype=np.float32)
+        for seq in sequences:
+            np.add.at(counts, np.asarray(seq, dtype=np.int64), 1.0)
+        return cls(counts)
+
+    def scores(self, history: Sequence[int] = ()) -> np.ndarray:
+        """The same vector for everyone (a copy, so callers may modify it)."""
+        return self._scores.copy()
+
+    def normalised(self) -> np.ndarray:
+        """Scores scaled to [0, 1] (``log1p(count) / log1p(max count)``), the blend feature."""
+        top = float(self._scores.max()) if self._scores.size else 0.0
+        return self._scores / top if top > 0 else self._scores.copy()
+
+
+class CoOccurrence:
+    """Next-item transition scores from windowed, distance-weighted pair counts.
+
+    Args:
+        transitions: CSR matrix, row = earlier item, column = later item, rows summing to 1 (or 0).
+        window: how many steps ahead a pair still counts (fitting only; kept for the record).
+        last_n: how many of the newest history items vote.
+        decay: weight multiplier per step back in the history (newest = 1).
+        backward: weight of the reversed direction (later -> earlier), 0 to disable.
+    """
+
+    def __init__(self, transitions: sparse.csr_matrix, window: int = 3, last_n: int = 3,
+                 decay: float = 0.6, backward: float = 0.3):
+        self.transitions = transitions.tocsr()
+        self.backward_matrix = self.transitions.T.tocsr()
+        self.window, self.last_n, self.decay, self.backward = window, last_n, decay, backward
+
+    @classmethod
+    def counts(cls, sequences: Iterable[Sequence[int]], n_items: int, window: int = 3) -> sparse.csr_matrix:
+        """Raw distance-weighted pair counts (unnormalised), so counts from two sources can be added."""
+        rows, cols, vals = [], [], []
+        for seq in sequences:
+            for pos in range(1, len(seq)):
+                for dist in range(1, min(window, pos) + 1):
+                    if seq[pos - dist] != seq[pos]:
+                        rows.append(seq[pos - dist])
+                        cols.append(seq[pos])
+                        vals.append(1.0 / dist)
+        return sparse.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(n_items, n_items))
+
+    @classmethod
+    def from_counts(cls, counts: sparse.csr_matrix, **kwargs) -> "CoOccurrence":
+        """Row-normalise raw pair counts into transition probabilities."""
+        counts = counts.tocsr().astype(np.float32)
+        totals = np.asarray(counts.sum(axis=1)).ravel()
+        inv = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)
+        return cls(sparse.diags(inv) @ counts, **kwargs)
+
+    @classmethod
+    def fit(cls, sequences: Iterable[Sequence[int]], n_items: int, window: int = 3, **kwargs) -> "CoOccurrence":
+        return cls.from_counts(cls.counts(sequences, n_items, window), window=window, **kwargs)
+
+    def scores(self, history: Sequence[int]) -> np.ndarray:
+        """Sum of the transition rows of the newest ``last_n`` history items, decayed per step back."""
+        n_items = self.transitions.shape[0]
+        weights = np.zeros(n_items, dtype=np.float32)
+        for back, item in enumerate(reversed(list(history)[-self.last_n:])):
+            weights[item] += self.decay ** back
+        if not weights.any():
+            return np.zeros(n_items, dtype=np.float32)
+        out = self.transitions.T @ weights
+        if self.backward:
+            out = out + self.backward * (self.backward_matrix.T @ weights)
+        return np.asarray(out, dtype=np.float32).ravel()
+
+    def scores_many(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
+        """``scores`` for many histories at once: an array of shape (len(histories), n_items)."""
+        n_items = self.transitions.shape[0]
+        rows, cols, vals = [], [], []
+        for row, history in enumerate(histories):
+            for back, item in enumerate(reversed(list(history)[-self.last_n:])):
+                rows.append(row)
+                cols.append(item)
+                vals.append(self.decay ** back)
+        weights = sparse.csr_matrix((np.asarray(vals, np.float32), (rows, cols)), shape=(len(histories), n_items))
+        out = weights @ self.transitions
+        if self.backward:
+            out = out + self.backward * (weights @ self.backward_matrix)
+        return np.asarray(out.todense(), dtype=np.float32)

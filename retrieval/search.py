@@ -1,0 +1,158 @@
+"""Hybrid product search: BM25 and dense (Chroma) candidates, fused, then hard filters.
+
+One obvious call::
+
+    search = ProductSearch.from_settings(Settings())
+    hits = search.search("red running shoes", filters=SearchFilters(price_max=80, currency="USD"), k=10)
+    hits[0].product.title, hits[0].scores   # {'bm25': 7.1, 'dense': 0.62, 'hybrid': 0.031}
+
+Fusion is weighted reciprocal rank fusion (Cormack et al. 2009) with weights and depth tuned on
+Home Depot judgments (docs/search.md). Filters are applied to the fused candidates; when they
+leave fewer than ``k``, the search goes deeper once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from catalog.currency import convert
+from catalog.records import Product
+from catalog.settings import Settings
+from catalog.store import Store
+from retrieval.embedder import Embedder
+from retrieval.lexical_index import LexicalIndex
+from retrieval.vector_index import VectorIndex, open_client
+
+Mode = Literal["hybrid", "bm25", "dense"]
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Hard filters. Prices are in ``currency`` (products in other currencies are converted)."""
+
+    price_min: float | None = None
+    price_max: float | None = None
+    currency: str | None = None
+    brands: tuple[str, ...] = ()
+    brands_exclude: tuple[str, ...] = ()
+    category: str | None = None  # case-insensitive substring of the category path
+    colour: str | None = None
+    exclude_words: tuple[str, ...] = ()
+    exclude_ids: tuple[str, ...] = ()
+
+    def active(self) -> bool:
+        return any(v not in (None, ()) for k, v in self.__dict__.items() if k != "currency")
+
+    def accepts(self, product: Product) -> bool:
+        if product.id in self.exclude_ids:
+            return False
+        if self.price_min is not None or self.price_max is not None:
+            if product.price is None:
+                return False
+            price = convert(product.price, product.currency, self.currency)
+            if self.price_min is not None and price < self.price_min:
+                return False
+            if self.price_max is not None and price > self.price_max:
+                return False
+        brand = (product.brand or "").lower()
+        text = f"{product.title} {product.description[:300]}".lower()
+        if self.brands and not any(b.lower() == brand or (not brand and b.lower() in text) for b in self.brands):
+            return False
+        if any(b.lower() == brand or b.lower() in product.title.lower() for b in self.brands_exclude):
+            return False
+        if self.category and self.category.lower() not in product.category_path.lower():
+            return False
+        if self.colour:
+            colour = (product.attribute("colour") or "").lower()
+            if self.colour.lower() not in (colour or text):
+                return False
+        return not any(w.lower() in text for w in self.exclude_words)
+
+
+@dataclass
+class SearchHit:
+    product: Product
+    score: float
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FusionConfig:
+    """Weighted RRF: score = sum_s weight_s / (k + rank_s). Tuned values in docs/search.md."""
+
+    k: int = 60
+    bm25_weight: float = 1.0
+    dense_weight: float = 1.0
+    depth: int = 200  # candidates taken from each system
+
+
+class ProductSearch:
+    """BM25 + dense search over the products of one store."""
+
+    def __init__(self, store: Store, embedder: Embedder, vectors: VectorIndex, lexical: LexicalIndex | None,
+                 fusion: FusionConfig = FusionConfig()):
+        self.store = store
+        self.embedder = embedder
+        self.vectors = vectors
+        self.lexical = lexical
+        self.fusion = fusion
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store: Store | None = None, embedder: Embedder | None = None,
+                      fusion: FusionConfig = FusionConfig()) -> "ProductSearch":
+        from retrieval.ingest import IndexPaths
+
+        store = store or Store.from_settings(settings)
+        embedder = embedder or Embedder(settings.embedding_model, threads=settings.torch_threads)
+        paths = IndexPaths.for_settings(settings)
+        vectors = VectorIndex(open_client(paths.chroma, settings.chroma_url), paths.collection(embedder), embedder)
+        return cls(store, embedder, vectors, LexicalIndex.load(paths.bm25), fusion)
+
+    def search(self, query: str, filters: SearchFilters | None = None, k: int = 50,
+               mode: Mode = "hybrid") -> list[SearchHit]:
+        """Top ``k`` products for ``query`` that pass ``filters``, each with its per-system scores."""
+        filters = filters or SearchFilters()
+        if not query.strip():
+            return self._browse(filters, k)
+        depth = max(self.fusion.depth, k)
+        hits = self._ranked(query, mode, depth, filters, k)
+        if len(hits) < k and filters.active():
+            hits = self._ranked(query, mode, max(depth * 5, 1000), filters, k)
+        return hits
+
+    def candidates(self, query: str, mode: Mode = "hybrid", depth: int = 200) -> tuple[list[str], dict, dict]:
+        """Ranked ids without fetching products: (ids best first, fused score by id, raw scores by system)."""
+        lexical = self.lexical.search(query, depth) if (self.lexical and mode != "dense") else []
+        dense = self.vectors.query(self.embedder.encode([query])[0], depth) if mode != "bm25" else []
+        raw = {"bm25": dict(lexical), "dense": dict(dense)}
+        if mode == "hybrid":
+            fused: dict[str, float] = {}
+            for system, weight in (("bm25", self.fusion.bm25_weight), ("dense", self.fusion.dense_weight)):
+                for rank, pid in enumerate(raw[system]):
+                    fused[pid] = fused.get(pid, 0.0) + weight / (self.fusion.k + rank + 1)
+        else:
+            fused = raw[mode]
+        return sorted(fused, key=fused.__getitem__, reverse=True), fused, raw
+
+    def _ranked(self, query: str, mode: Mode, depth: int, filters: SearchFilters, k: int) -> list[SearchHit]:
+        order, fused, raw = self.candidates(query, mode, depth)
+        hits: list[SearchHit] = []
+        for start in range(0, len(order), 4 * k):
+            chunk = order[start:start + 4 * k]
+            products = self.store.get_products(chunk)
+            for pid in chunk:
+                product = products.get(pid)  # an id missing from the store was deleted: skip it
+                if product is None or not filters.accepts(product):
+                    continue
+                scores = {s: raw[s].get(pid, 0.0) for s in ("bm25", "dense")}
+                scores[mode] = fused[pid]
+                hits.append(SearchHit(product, fused[pid], scores))
+                if len(hits) == k:
+                    return hits
+        return hits
+
+    def _browse(self, filters: SearchFilters, k: int) -> list[SearchHit]:
+        """No query text: the best-rated products passing the filters."""
+        matching = [p for p in self.store.iter_products() if filters.accepts(p)]
+        matching.sort(key=lambda p: (p.rating or 0.0), reverse=True)
+        return [SearchHit(p, p.rating or 0.0, {"bm25": 0.0, "dense": 0.0, "hybrid": 0.0}) for p in matching[:k]]
