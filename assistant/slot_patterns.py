@@ -35,9 +35,10 @@ PRICE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("min", re.compile(rf"(?:\b|(?<=\s)|^)(?:{_MIN})\s*{_amount('a')}")),
     ("around", re.compile(rf"(?:\b|(?<=\s)|^)(?:{_AROUND})\s*{_amount('a', True)}")),
     ("max", re.compile(rf"(?<![\w#]){_amount('a', True)}")),
+    ("max", re.compile(r"(?:\b(?:under|below|less than|within|max|up to)\s+)(?:a\s+)?(?P<a>tenner|fiver|twenty quid)\b")),
 )
 
-_CURRENCIES = (("INR", r"₹|\brs\b|\brs\.|\binr\b|rupee"), ("GBP", r"£|\bgbp\b|pound|quid"),
+_CURRENCIES = (("INR", r"₹|\brs\b|\brs\.|\binr\b|rupee"), ("GBP", r"£|\bgbp\b|pound|quid|tenner|fiver"),
                ("EUR", r"€|\beur\b|euro"), ("USD", r"\$|\busd\b|dollar|bucks"))
 
 
@@ -53,6 +54,9 @@ def parse_amount(raw: str | None) -> float | None:
     """"₹1,299" -> 1299.0, "2k" -> 2000.0, "$49.99" -> 49.99; None when there is no number."""
     if not raw:
         return None
+    slang = {"tenner": 10.0, "fiver": 5.0, "twenty quid": 20.0}
+    if raw.strip() in slang:
+        return slang[raw.strip()]
     m = re.search(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s?(k?)", raw)
     if not m:
         return None
@@ -127,7 +131,7 @@ NUMBER_WORDS: dict[str, int] = {"one": 1, "a": 1, "two": 2, "three": 3, "four": 
 # group "n"
 QUANTITY = re.compile(
     r"\b(?:qty|quantity)?\s*:?\s*(?P<n>\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|couple)\s+(?:of\s+)?"
-    r"(?:pairs?|pieces?|pcs|units?|packs?|sets?|of (?:these|those|them)|copies)\b"
+    r"(?:pairs?|units?|packs|sets|boxes|of (?:these|those|them)|copies)\b"
 )
 
 STOPWORDS: frozenset[str] = frozenset("""
@@ -142,5 +146,6 @@ budget range around under over below above than less more most much many same ot
 instead actually still kind sort type good nice great cool lovely best better available stock got go going
 something's pair pairs under-priced cheap cheaper expensive affordable new use used using im i'd i'll i've
 don't dont doesn't isn't is'nt any ever each all every either own if currently today check tho though
+they're it's that's there's you're we're i'll you'll he's she's isn't aren't won't can't
 hmm hmmm um uh oh ah okay alright cool awesome perfect fine gonna gotta lol plus within max min mean
 """.split())

@@ -145,6 +145,10 @@ def _brand_allowed(text: _Text, start: int, end: int, brand: str, vocab: Vocabul
 
 def _negations(text: _Text, vocab: Vocabulary, slots: Slots, cues: list[str]) -> None:
     for m in text.finditer(NEGATION):
+        end = _negated_brand_list(text, vocab, slots, m)
+        if end:
+            text.take(m.start(), end)
+            continue
         target = m.group("t").strip()
         if re.match(r"(that|this|those|these|the same)\s+(brand|make|maker|company)", target):
             cues.append("other_brand")
@@ -168,11 +172,37 @@ def _negations(text: _Text, vocab: Vocabulary, slots: Slots, cues: list[str]) ->
         text.take(m.start(), m.start("t") + len(" ".join(words[:n])))
 
 
+_LIST_ITEM = re.compile(r"\s*(?:,|\bor\b|\band\b|\bnor\b)?\s*([a-z0-9][a-z0-9'&\-]*)(?:\s([a-z0-9][a-z0-9'&\-]*))?")
+
+
+def _negated_brand_list(text: _Text, vocab: Vocabulary, slots: Slots, m: re.Match[str]) -> int:
+    """"not puma or adidas", "no nike, puma and reebok": exclude every listed brand; returns the end offset."""
+    start = m.start("t")
+    position, found = start, []
+    while True:
+        part = _LIST_ITEM.match(text.lower, position)
+        if not part:
+            break
+        two = f"{part.group(1)} {part.group(2)}" if part.group(2) else None
+        if two and vocab.canonical_brand(two, fuzzy=False):
+            found.append(vocab.canonical_brand(two, fuzzy=False))
+            position = part.end(2)
+        elif vocab.canonical_brand(part.group(1)):
+            found.append(vocab.canonical_brand(part.group(1)))
+            position = part.end(1)
+        else:
+            break
+    if len(found) < 2:
+        return 0
+    slots.brands_exclude.extend(b for b in found if b and b not in slots.brands_exclude)
+    return position
+
+
 def _vocabulary_terms(text: _Text, vocab: Vocabulary, slots: Slots) -> None:
     for start, end, phrase in _phrases(text, vocab):
         if not text.free(start, end):
             continue
-        colour = vocab.canonical_colour(phrase)
+        colour = vocab.canonical_colour(phrase, fuzzy=True)
         if colour and not slots.colour:
             slots.colour = colour
             text.take(start, end)
@@ -240,6 +270,21 @@ def _keywords(text: _Text, slots: Slots) -> None:
             slots.keywords.append(word)
 
 
+def _correct_typos(message: str, vocab: Vocabulary) -> str:
+    """Replace words one typo away from a vocabulary word ("wach" -> "watch", "balck" -> "black")."""
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        low = word.lower()
+        if low in STOPWORDS or low in _KEEP:
+            return word
+        fixed = vocab.correct_word(low)
+        return word if fixed == low else fixed
+    return re.sub(r"[A-Za-z]{4,}", fix, message)
+
+
+_KEEP = frozenset("loves love tenner fiver quid bucks pounds euros rupees dollars compare wedding present".split())
+
+
 def extract(message: str, vocab: Vocabulary | None = None) -> Extraction:
     """Read one message with rules only (microseconds to a few ms; never raises on odd text).
 
@@ -251,7 +296,7 @@ def extract(message: str, vocab: Vocabulary | None = None) -> Extraction:
         and 1-based references to the last shown list).
     """
     vocab = vocab or Vocabulary.default()
-    text, slots, cues, refs = _Text(message or ""), Slots(), [], []
+    text, slots, cues, refs = _Text(_correct_typos(message or "", vocab)), Slots(), [], []
     _prices(text, slots)
     _order_id(text, slots)
     _cues_sort_refs(text, slots, cues, refs)

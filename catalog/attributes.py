@@ -60,11 +60,13 @@ def _combine_genders(values: set[str]) -> str | None:
 def normalise_size(text: str) -> str:
     """Canonical size text: lower case, units from :data:`SIZE_UNITS`, ``x`` between dimensions."""
     text = text.lower().replace("×", "x")
-    out = []
-    for number, unit in re.findall(r"(\d+(?:[.\-/ ]\d+)*(?:/\d+)?)\s*(cu\.? ft\.?|[a-z\"']+\.?)?", text):
-        unit = SIZE_UNITS.get(unit.strip(), unit.strip(".")) if unit else ""
-        out.append(f"{number} {unit}".strip())
-    return " x ".join(out) if out else text.strip()
+    pairs = []
+    for number, unit in re.findall(r"(\d+(?:[.\-/ ]\d+)*(?:/\d+)?)\s*(cu\.? ft\.?|(?!x\b)[a-wyz\"'][a-z\"']*\.?)?", text):
+        pairs.append([number, SIZE_UNITS.get(unit.strip(), unit.strip(".")) if unit else ""])
+    for i in range(len(pairs) - 2, -1, -1):  # "280 x 330 mm": a bare number takes the next unit
+        if not pairs[i][1]:
+            pairs[i][1] = pairs[i + 1][1]
+    return " x ".join(f"{n} {u}".strip() for n, u in pairs) if pairs else text.strip()
 
 
 @dataclass
@@ -94,11 +96,11 @@ class AttributeExtractor:
         genders = _alternation(GENDER_ALIASES)
         garment = _alternation(GARMENT_SIZES)
         units = _alternation(SIZE_UNITS)
-        self._colour_key = re.compile(rf"(?:(\w+) )?\bcolou?r(?:\(s\))?\s*[:\-]?\s*(?:is\s+)?({colours})\b")
-        self._colour_free = re.compile(r"(?:(\w+) )?\bcolou?r\s*:\s*([a-z]+(?: [a-z]+)?)")
+        self._colour_key = re.compile(rf"\bcolou?r(?:\(s\))?(?: name)?\s*[:\-]?\s*(?:is\s+)?({colours})\b")
+        self._colour_free = re.compile(r"\bcolou?r\s*:\s*([a-z]+(?: [a-z]+)?)")
         self._colour_title = re.compile(rf"\b({colours})\b(?!\s*(?:{_alternation(COLOUR_BLOCKERS)})\b)")
         self._material_key = re.compile(
-            rf"\b(?:(?:outer |upper |main |base |body )?material|fabric|made (?:of|from)|made with)\s*[:\-]?\s*"
+            rf"\b(?:(?:(?:outer |upper |main |base |body )?material|fabric)\s*[:\-]?\s*|made (?:of|from|with) (?:[a-z]+ ){{0,2}})"
             rf"(?:high quality |premium |durable |soft |sturdy |100% |pure )*({materials})\b")
         self._material_free = re.compile(r"\b(?:material|fabric)\s*:\s*([a-z]+(?: [a-z]+)?)")
         self._material_title = re.compile(rf"\b({_alternation(MATERIAL_TITLE_OK | {'wooden', 'woolen', 'woollen', 'aluminum'})})\b")
@@ -110,7 +112,8 @@ class AttributeExtractor:
         self._size_free = re.compile(r"\b(free size|one size)\b")
         number = r"\d+(?:\.\d+)?(?:[-\s]\d+/\d+|/\d+)?"
         dim = rf"{number}\s*(?:cu\.?\s?ft\.?|in\.|inch(?:es)?\b|\"|''|(?:ft|cm|mm|ml|ltr|litres?|liters?|gal|qt)\b\.?|(?:m|l)\b(?!\.?\w))"
-        self._size_dim = re.compile(rf"(?<![\w.])({dim}(?:\s*(?:[a-z]\.?\s*)?x\s*{dim})*)", re.I)
+        plain_dims = rf"{number}(?:\s*x\s*{number})+\s*(?:cm|mm|in\.|inch(?:es)?\b|ft\b\.?|m\b)"
+        self._size_dim = re.compile(rf"(?<![\w.])({plain_dims}|{dim}(?:\s*(?:[a-z]\.?\s*)?x\s*{dim})*)", re.I)
         self._units = units
         self._brand_start = (re.compile(rf"^({_alternation(self.brands)})(?![\w])") if self.brands else None)
         self._brand_key = re.compile(r"\bbrand\s*:\s*([a-z0-9][\w&'\-]*(?: [a-z0-9][\w&'\-]*){0,2})\s*(?=[,.;\n]|$)")
@@ -120,8 +123,9 @@ class AttributeExtractor:
     def _product_colour(regex: re.Pattern, text: str) -> str | None:
         """The first ``colour ...`` value not about a part (``strap color brown`` is skipped)."""
         for match in regex.finditer(text):
-            if match.group(1) not in _PART_WORDS:
-                return match.group(2)
+            before = text[max(0, match.start() - 12):match.start()].split()
+            if not before or before[-1] not in _PART_WORDS:
+                return match.group(1)
         return None
 
     def _colour(self, title: str, desc: str, out: Extraction) -> None:
@@ -186,7 +190,7 @@ class AttributeExtractor:
     def extract_text(self, title: str, description: str = "", skip: Iterable[str] = ()) -> Extraction:
         """Run the rules on raw text; ``skip`` names attributes the record already has."""
         title_l = " ".join(title.lower().split())
-        desc_l = " ".join(description.lower().split())[:4000]
+        desc_l = " ".join(description[:2500].lower().split())[:2000]
         out = Extraction()
         skip = set(skip)
         for name, rule in (("colour", self._colour), ("material", self._material), ("gender", self._gender),

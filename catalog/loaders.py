@@ -111,10 +111,11 @@ def load_products(path: str | Path, mapping: Mapping | None = None) -> LoadResul
         if preset is None:
             raise LoaderError(f"{path}: columns {sorted(columns)[:12]} match no known format; "
                               "pass a mapping such as --catalog-map id=COL,title=COL")
-        mapping = {f: c for f, c in PRESETS[preset].items() if f in REQUIRED or _columns(c) <= columns}
+        mapping = {f: c for f, c in PRESETS[preset].items()  # JSONL rows may omit optional keys
+                   if f in REQUIRED or preset == "shopassist" or _columns(c) <= columns}
     missing = [f"{f} (column {mapping.get(f)!r})" for f in REQUIRED
                if f not in mapping or not _columns(mapping[f]) <= columns]
-    unknown = sorted({c for f, v in mapping.items() for c in _columns(v)} - columns)
+    unknown = [] if preset else sorted({c for f, v in mapping.items() for c in _columns(v)} - columns)
     if missing:
         raise LoaderError(f"{path}: required column missing: {', '.join(missing)}; found {sorted(columns)[:12]}")
     if unknown:
@@ -221,16 +222,20 @@ def _to_product(row: dict, mapping: Mapping) -> Product:
     if "__error__" in row:
         raise ValueError(row["__error__"])
     values = {f: _pick(row, spec) for f, spec in mapping.items()}
+    title = _text(values.get("title")) or ""
+    category = _category(values.get("category"))
+    while category and title and category[-1].lower().startswith(title.lower()[:20]):
+        category.pop()  # Flipkart's trees end with the product name itself
     price_text = values.get("price")
     currency = values.get("currency") or _currency_of(price_text)
     return Product(
-        id=_text(values.get("id")) or "", title=_text(values.get("title")) or "",
+        id=_text(values.get("id")) or "", title=title,
         description=_text(values.get("description")) or "",
-        category=_category(values.get("category")), brand=_text(values.get("brand")) or None,
+        category=category, brand=_text(values.get("brand")) or None,
         price=_number(price_text, "price"), currency=currency or None,
         rating=_rating(values.get("rating")), image_url=_image(values.get("image_url")),
         attributes=_attributes(values.get("attributes")),
-        category_source="given" if values.get("category") else None,
+        category_source="given" if category else None,
     )
 
 
@@ -291,7 +296,7 @@ def _category(value) -> list[str]:
             parsed = [text.strip("[]\"'")]
         parts = [p for item in parsed for p in str(item).split(">>")]
         parts = [t for p in parts if (t := _text(p))]
-        return parts[:-1] if len(parts) > 1 else parts  # Flipkart's last element is the product name
+        return parts
     separator = next((s for s in (">>", ">", "|") if s in text), None)
     return [t for p in (text.split(separator) if separator else [text]) if (t := _text(p))]
 

@@ -117,9 +117,9 @@ def evaluate_attributes(labels: str | Path, encode: Encode, catalogs: Sequence[s
              "rules+encoder": EnrichOptions()}
     for mode, options in modes.items():
         t0 = time.perf_counter()
-        # Enrich each product alone against the reference: no labelled product helps another.
-        enriched = [enrich([p], encode, reference, vectors=vectors[i:i + 1], options=options)[0]
-                    for i, p in enumerate(products)]
+        # One batch, as at ingest: the labelled products carry no brand or attributes, so they can only
+        # help each other through rule-extracted genders (which the ingest would also use).
+        enriched = enrich(products, encode, reference, vectors=vectors, options=options)
         result[mode] = score_attributes(rows, enriched)
         result[mode]["seconds"] = round(time.perf_counter() - t0, 2)
     result["seconds"] = round(time.perf_counter() - started, 2)

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from assistant.escalation import REASONS
 from catalog.records import EventKind
 from ui.backend import ESCALATION_TRANSITIONS, ShopBackend, effective_user
 from ui.ratelimit import Limit, RateLimiter, RateLimits, retry_after_header
@@ -102,7 +103,7 @@ class EventIn(_Body):
 class EscalationIn(_Body):
     session_id: SessionId
     user_id: UserId | None = None
-    reason: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,64}$")] = "shopper_request"
+    reason: Literal[REASONS] = "shopper_request"  # type: ignore[valid-type]
 
 
 class AgentMessageIn(_Body):

@@ -135,14 +135,17 @@ class AssistantBackend:
         started = time.perf_counter()
         try:
             from assistant.agent import ShoppingAssistant
-            from catalog.escalations import EscalationStore
-            from catalog.store import Store
 
             assistant = ShoppingAssistant.from_settings(self.settings)
-            store = getattr(assistant, "store", None) or Store.from_settings(self.settings)
-            self.store = store
-            self.escalations = EscalationStore(store)
-            self.ranker = getattr(assistant, "ranker", None)
+            parts = assistant.parts
+            # The assistant loads lazily; touch each part now so the first shopper does not wait.
+            for name in ("search", "understander", "ranker", "knowledge", "explainer"):
+                getattr(parts, name)
+            if parts.llm is not None:
+                parts.llm.chat_model  # noqa: B018 - loads the GGUF model once
+            self.store = assistant.store
+            self.escalations = assistant.escalations
+            self.ranker = assistant.ranker
             self.assistant = assistant
             self._state = "ready"
             log.info("backend ready", extra={"seconds": round(time.perf_counter() - started, 2)})

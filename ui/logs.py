@@ -39,7 +39,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        rid = request_id_var.get()
+        rid = getattr(record, "request_id", None) or request_id_var.get()
         if rid:
             entry["request_id"] = rid
         for key, value in vars(record).items():
@@ -102,7 +102,7 @@ class RequestLogMiddleware:
             route = scope.get("route")
             path = getattr(route, "path", None) or _redact_path(scope["path"])
             access_log.info("request", extra={
-                "method": scope.get("method"), "route": path, "status": status_holder["status"],
+                "request_id": rid, "method": scope.get("method"), "route": path, "status": status_holder["status"],
                 "ms": round((time.perf_counter() - started) * 1000, 1)})
             request_id_var.reset(token)
 

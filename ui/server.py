@@ -70,6 +70,12 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def bad_escalation(_: Request, exc: EscalationError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
+    from assistant.agent import AssistantInputError  # here: the assistant package is heavy to import
+
+    @app.exception_handler(AssistantInputError)
+    async def bad_input(_: Request, exc: AssistantInputError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
     @app.exception_handler(Exception)
     async def crashed(_: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", exc_info=exc)
@@ -120,6 +126,7 @@ def create_app(settings: Settings | None = None, backend: ShopBackend | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        app.state.shutting_down = False
         if warm:
             threading.Thread(target=backend.warm, name="shopassist-warm", daemon=True).start()
         log.info("server started")

@@ -1,0 +1,69 @@
+"""CLI: ``shopassist eval intents`` and ``shopassist eval conversations`` (registered by ui.cli).
+
+Both print a table and write RESULT.json. Heavy imports happen inside the commands.
+
+    shopassist eval intents --data ../shared/data/bitext-customer-service-intents/test.csv --out results/intents.json
+    shopassist eval conversations --data data/conversations/dev.jsonl --out results/conversations.json
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+
+def _write(out: Path, result: dict) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    typer.echo(f"wrote {out}")
+
+
+def register(app: typer.Typer, eval_app: typer.Typer) -> None:
+    """Add the two evaluation commands to ``eval_app``."""
+
+    @eval_app.command("intents")
+    def eval_intents(
+        data: Path = typer.Option(..., exists=True, dir_okay=False, help="CSV with columns utterance,intent."),
+        out: Path = typer.Option(..., help="Where to write RESULT.json."),
+        train: Path = typer.Option(None, help="Bitext train.csv the classifier is trained on "
+                                   "(default ../shared/data/bitext-customer-service-intents/train.csv)."),
+        with_rules: bool = typer.Option(False, help="Score the rules+classifier decision instead of the classifier."),
+    ) -> None:
+        """Intent accuracy, macro-F1 and the confusion matrix on a labelled CSV."""
+        from catalog.settings import Settings
+        from eval.intent_eval import evaluate_intents, print_report
+
+        settings = Settings()
+        try:
+            result = evaluate_intents(data, bitext_train=train, data_dir=settings.data_dir, with_rules=with_rules)
+        except (FileNotFoundError, ValueError) as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        print_report(result)
+        _write(out, result)
+
+    @eval_app.command("conversations")
+    def eval_conversations(
+        data: Path = typer.Option(..., exists=True, dir_okay=False, help="JSONL, one conversation per line."),
+        out: Path = typer.Option(..., help="Where to write RESULT.json."),
+        understanding_only: bool = typer.Option(False, help="Skip the full assistant even when it is available."),
+        llm_profile: str = typer.Option(None, help="LLM for the understanding fallback (default: settings); "
+                                        "'none' = rules and classifier only."),
+        llm_threshold: float = typer.Option(0.5, help="Ask the LLM below this confidence (0 = never)."),
+        train: Path = typer.Option(None, help="Bitext train.csv for the intent classifier."),
+        limit: int = typer.Option(None, help="Only the first N conversations."),
+    ) -> None:
+        """Intent accuracy, slot P/R/F1 per slot and overall, and explanation faithfulness."""
+        from catalog.settings import Settings
+        from eval.conversation_eval import evaluate_conversations, print_report
+        from eval.conversation_runners import build_runner
+
+        settings = Settings()
+        runner, reason = build_runner(settings, understanding_only=understanding_only, llm_profile=llm_profile,
+                                      llm_threshold=llm_threshold, bitext_train=train)
+        if reason:
+            typer.echo(f"NOTE: {reason}; evaluating understanding + dialogue state only.")
+        result = evaluate_conversations(data, runner, limit=limit)
+        result["fallback_reason"] = reason
+        print_report(result)
+        _write(out, result)

@@ -1,0 +1,197 @@
+"""Grounded explanations: one sentence per pick, from the item record, the request and the history.
+
+Two sources, one rule — nothing reaches the shopper unless every fact in it is verified:
+
+* :func:`template_sentence` builds a sentence from verified facts only (price against the cap,
+  colour, brand asked for, size, same brand as something bought, rating). Instant; used for the first
+  streamed reply and as the fallback.
+* :class:`Explainer` asks the LLM for one short sentence per pick (prompt ≈ 80 tokens), cleans it,
+  runs :class:`assistant.factcheck.FactChecker`, and keeps it only when every claim passes;
+  otherwise the template sentence is used. :attr:`Explainer.stats` counts how many LLM sentences
+  passed — the number reported in docs/assistant.md.
+
+Example::
+
+    explainer = Explainer(llm_provider, known_brands={"nike"})
+    facts = ItemFacts.build(product, "red running shoes under $80", {"price_max": 80, "currency": "USD"})
+    template_sentence(facts)                 # 'Nike Air Zoom at $69.99, within your $80 budget, in red.'
+    text, source = explainer.explain(facts)  # (sentence, "llm") or (template, "template")
+"""
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import desc, select
+
+from assistant.factcheck import CheckResult, FactChecker, HistoryFacts, ItemFacts, mentions
+from catalog import schema
+from catalog.currency import convert, format_price
+
+SYSTEM_PROMPT = ("You tell a shopper in ONE short sentence (max 25 words) why a product fits their request. "
+                 "Use only the facts given. Never invent numbers, brands, colours, sizes, ratings or offers.")
+_PREFIXES = re.compile(r"^\s*(?:sure[,!.]?\s*|here(?:'s| is) (?:the|a|one)? ?sentence:?\s*|sentence:\s*|"
+                       r"explanation:\s*|answer:\s*|[-*•\d.)\s]+)", re.IGNORECASE)
+
+
+@dataclass
+class ExplainStats:
+    """Counts over the life of an :class:`Explainer` (thread-safe via its lock)."""
+
+    llm_attempted: int = 0
+    llm_passed: int = 0
+    llm_errors: int = 0
+
+    @property
+    def pass_rate(self) -> float:
+        return self.llm_passed / self.llm_attempted if self.llm_attempted else 0.0
+
+
+def history_facts(store, user: str | None, limit: int = 50) -> HistoryFacts:
+    """What the pseudonymised ``user``'s recent events (newest ``limit``) support, read from the store."""
+    if not user or store is None:
+        return HistoryFacts()
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(schema.events.c.item_id, schema.events.c.kind, schema.events.c.value)
+                            .where(schema.events.c.user == user).order_by(desc(schema.events.c.ts))
+                            .limit(limit)).all()
+    if not rows:
+        return HistoryFacts()
+    products = store.get_products([r[0] for r in rows])
+    bought, seen, words = set(), set(), set()
+    titles: list[str] = []
+    for item_id, kind, value in rows:
+        p = products.get(item_id)
+        if p is None or kind == "not_interested" or (kind == "rating" and (value or 0) < 4):
+            continue
+        brand = (p.brand or "").lower()
+        if brand:
+            seen.add(brand)
+            if kind == "purchase":
+                bought.add(brand)
+        words |= set(re.findall(r"[a-z]{3,}", p.title.lower()))
+        if kind == "purchase" and len(titles) < 2:
+            titles.append(p.title[:40])
+    summary = f"bought {', '.join(titles)}" if titles else ""
+    return HistoryFacts(frozenset(bought), frozenset(seen), frozenset(words), bool(bought or titles), summary)
+
+
+def _short_title(title: str, words: int = 8) -> str:
+    parts = title.split()
+    return " ".join(parts[:words]) + ("…" if len(parts) > words else "")
+
+
+def template_sentence(facts: ItemFacts) -> str:
+    """A sentence made only of verified facts; always passes :class:`FactChecker`."""
+    p, slots = facts.product, facts.slots
+    head = _short_title(p.title)
+    if p.brand and p.brand.lower() not in p.title.lower():
+        head = f"{p.brand} {head}"
+    reasons: list[str] = []
+    currency = slots.get("currency") or p.currency
+    if p.price is not None:
+        shown = format_price(p.price, p.currency)
+        converted = convert(p.price, p.currency, currency) if currency else p.price
+        cap = slots.get("price_max")
+        if cap is not None and converted <= float(cap):
+            reasons.append(f"at {shown}, within your {format_price(float(cap), currency)} budget")
+        else:
+            reasons.append(f"at {shown}")
+    colour = (slots.get("colour") or "").lower()
+    if colour and mentions(facts.record_text, colour):
+        reasons.append(f"in {colour} as you asked")
+    brands = [b.lower() for b in slots.get("brands") or []]
+    if p.brand and p.brand.lower() in brands:
+        reasons.append(f"from {p.brand}, the brand you asked for")
+    size = str(slots.get("size") or "").lower()
+    if size and mentions(facts.record_text, size):
+        reasons.append(f"available in size {size}")
+    if p.brand and p.brand.lower() in facts.history.bought_brands and p.brand.lower() not in brands:
+        reasons.append(f"the same brand ({p.brand}) as something you bought")
+    elif p.brand and p.brand.lower() in facts.history.seen_brands and p.brand.lower() not in brands:
+        reasons.append(f"a brand ({p.brand}) you have looked at")
+    if p.rating is not None and p.rating >= 4:
+        reasons.append(f"rated {p.rating:g}/5")
+    if not reasons:
+        category = p.category[-1] if p.category else ""
+        reasons.append(f"a match for your search{' in ' + category if category else ''}")
+    return f"{head} — " + ", ".join(reasons) + "."
+
+
+def _prompt(facts: ItemFacts) -> list[tuple[str, str]]:
+    p, slots = facts.product, facts.slots
+    lines = [f"Request: {facts.request_text[:160]}"]
+    wanted = {k: v for k, v in slots.items() if k in ("colour", "size", "brands", "price_max", "price_min")
+              and v not in (None, [], "")}
+    if wanted:
+        lines.append("Wanted: " + "; ".join(f"{k}={v}" for k, v in wanted.items()))
+    product = [f"title: {p.title[:90]}"]
+    if p.brand:
+        product.append(f"brand: {p.brand}")
+    if p.price is not None:
+        product.append(f"price: {format_price(p.price, p.currency)}")
+    for key in ("colour", "size", "material"):
+        if p.attribute(key):
+            product.append(f"{key}: {p.attribute(key)}")
+    if p.rating is not None:
+        product.append(f"rating: {p.rating:g}/5")
+    lines.append("Product: " + "; ".join(product))
+    if facts.history.summary:
+        lines.append(f"Shopper history: {facts.history.summary}")
+    lines.append("One sentence:")
+    return [("system", SYSTEM_PROMPT), ("user", "\n".join(lines))]
+
+
+def clean_sentence(raw: str) -> str:
+    """First non-empty line of ``raw`` without quotes, bullets or "Sentence:" prefixes; '' if nothing left."""
+    for line in (raw or "").splitlines():
+        line = _PREFIXES.sub("", line.strip()).strip().strip('"“”\'`').strip()
+        if line:
+            first = re.split(r"(?<=[.!?])\s+", line, maxsplit=1)[0]
+            return first if first.endswith((".", "!")) else first.rstrip(",;:") + "."
+    return ""
+
+
+class Explainer:
+    """LLM sentences that must pass the fact checker, with the template as the fallback.
+
+    Args:
+        llm: an :class:`assistant.llm.LLMProvider` (or anything with ``generate(messages, max_tokens)``);
+            None means templates only.
+        known_brands: lower-case brands for the checker (see :class:`FactChecker`).
+        max_tokens: decode budget per sentence (~25 words ≈ 35 tokens).
+    """
+
+    def __init__(self, llm=None, known_brands: Iterable[str] = (), max_tokens: int = 40):
+        self.llm = llm
+        self.checker = FactChecker(known_brands)
+        self.max_tokens = max_tokens
+        self.stats = ExplainStats()
+        self._lock = threading.Lock()
+
+    def with_brands(self, brands: Iterable[str]) -> FactChecker:
+        """A checker that also knows ``brands`` (e.g. the brands of the items shown this turn)."""
+        return FactChecker(self.checker.known_brands | {b.lower() for b in brands if b})
+
+    def explain(self, facts: ItemFacts, checker: FactChecker | None = None) -> tuple[str, str, CheckResult | None]:
+        """``(sentence, source, check)``: the LLM sentence if it passes, else the template (source "template")."""
+        if self.llm is None:
+            return template_sentence(facts), "template", None
+        checker = checker or self.checker
+        try:
+            raw = self.llm.generate(_prompt(facts), max_tokens=self.max_tokens)
+        except Exception:  # noqa: BLE001 - a failing model never breaks a turn
+            with self._lock:
+                self.stats.llm_errors += 1
+                self.stats.llm_attempted += 1
+            return template_sentence(facts), "template", CheckResult(False, ["LLM error"])
+        sentence = clean_sentence(raw)
+        result = checker.check(sentence, facts) if sentence else CheckResult(False, ["empty output"])
+        with self._lock:
+            self.stats.llm_attempted += 1
+            self.stats.llm_passed += int(result.ok)
+        if result.ok:
+            return sentence, "llm", result
+        return template_sentence(facts), "template", result

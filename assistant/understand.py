@@ -1,0 +1,166 @@
+"""Understanding one message: intent + slots + a rewritten query, rules first, the LLM last.
+
+:class:`Understander` runs, in order:
+
+1. the deterministic extractors (:func:`assistant.slots.extract`, ~1 ms),
+2. the intent classifier (:class:`assistant.intents.IntentClassifier`, ~3 ms),
+3. rules that reconcile the two with the dialogue state ("in blue" after a search is ``refine``;
+   "compare the first two" is ``compare``; a customer-service guess on a message that names a
+   product category is ``search``),
+4. only when that is still unsure (confidence below ``llm_threshold`` and no product signal), the LLM
+   with JSON-schema constrained output (intent enum + slots), validated by pydantic
+   (:mod:`assistant.llm_understanding`). Any LLM failure — garbage, half JSON, a wrong enum, an
+   exception — falls back to the rules result. Understanding never raises on a message.
+
+Example::
+
+    >>> u = Understander.from_settings(Settings())                      # doctest: +SKIP
+    >>> r = u.understand("red running shoes under $80, not Nike")        # doctest: +SKIP
+    >>> r.intent, r.slots.price_max, r.slots.brands_exclude, r.source    # doctest: +SKIP
+    ('search', 80.0, ['nike'], 'rules')
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from assistant.intents import SERVICE_INTENTS, SHOPPING_INTENTS, IntentClassifier, IntentPrediction, default_bitext_train
+from assistant.llm_understanding import ask_llm
+from assistant.slots import Extraction, Slots, extract
+from assistant.state import DialogueState
+from assistant.vocabulary import Vocabulary
+
+Source = Literal["rules", "classifier", "llm", "fallback"]
+_INJECTION = re.compile(r"ignore (?:all |your |the |previous |prior )*(?:instructions|rules)|system prompt|"
+                        r"(?:sell|give) (?:it|this|that|me [\w ]{0,30}?) for (?:\$|£|€|₹)?\s?(?:0|1)\b|"
+                        r"you are now|pretend (?:to be|you are)|developer mode|jailbreak")
+_RECOMMEND = re.compile(r"\b(?:gift|present|recommend|suggest|ideas?|what should i|surprise|popular|trending)\b")
+_QUESTION = re.compile(r"\?|^(?:is|are|does|do|can|what|how|which|will|has|have|tell me)\b|\b(?:made of|material|"
+                       r"warranty|waterproof|dimensions|size chart|in stock|batteries)\b")
+
+
+class Request(BaseModel):
+    """The understood message.
+
+    Attributes:
+        intent: one of :data:`assistant.intents.ALL_INTENTS`.
+        slots: what this message said (not merged; :func:`assistant.state.apply` merges).
+        query: a rewritten search query for this message ("red running shoes").
+        confidence: 0..1, how sure understanding is of ``intent``.
+        source: "rules" (rules decided), "classifier" (the classifier's guess stood), "llm" (the LLM
+            resolved it), "fallback" (the LLM was asked but failed; the rules result was kept).
+        cues: state cues: cheaper, pricier, more, other_brand, reset, compare.
+        refs: 1-based positions in the last shown list (-1 = the last one).
+        message: the original text.
+        llm_error: why the LLM answer was rejected, when ``source == "fallback"``.
+    """
+
+    intent: str
+    slots: Slots = Field(default_factory=Slots)
+    query: str = ""
+    confidence: float = 0.0
+    source: Source = "rules"
+    cues: list[str] = Field(default_factory=list)
+    refs: list[int] = Field(default_factory=list)
+    message: str = ""
+    llm_error: str | None = None
+
+
+def rewrite_query(message: str, slots: Slots) -> str:
+    """A short retrieval query: colour, brands, keywords and category ("red nike running shoes")."""
+    parts = [slots.colour or "", *slots.brands, *slots.keywords, slots.category or ""]
+    query = " ".join(p for p in parts if p).strip()
+    return query or " ".join(message.split())[:200]
+
+
+class Understander:
+    """Rules + classifier first, the LLM only when they cannot resolve.
+
+    Args:
+        classifier: a fitted :class:`IntentClassifier`.
+        vocab: brands and categories of the catalog (:meth:`Vocabulary.from_products`).
+        llm: an :class:`assistant.llm.LLMProvider` or None (no LLM fallback at all).
+        llm_threshold: below this classifier confidence (after rules), and with no product signal,
+            the LLM is asked. 0 disables the fallback; 1.01 forces it (tests, evaluation).
+    Thread-safe: holds no per-session data.
+    """
+
+    def __init__(self, classifier: IntentClassifier, vocab: Vocabulary | None = None, llm: Any = None,
+                 llm_threshold: float = 0.5) -> None:
+        self.classifier = classifier
+        self.vocab = vocab or Vocabulary.default()
+        self.llm = llm
+        self.llm_threshold = llm_threshold
+
+    @classmethod
+    def from_settings(cls, settings: Any, vocab: Vocabulary | None = None, llm: Any = None,
+                      bitext_train: str | Path | None = None, llm_threshold: float = 0.5) -> Understander:
+        """Load (or train and cache under ``<data_dir>/models/intents``) the classifier.
+
+        ``bitext_train`` defaults to ``../shared/data/bitext-customer-service-intents/train.csv``.
+        """
+        train = Path(bitext_train) if bitext_train else default_bitext_train()
+        classifier = IntentClassifier.load_or_train(train, Path(settings.data_dir) / "models" / "intents")
+        return cls(classifier, vocab, llm, llm_threshold)
+
+    def understand(self, message: str, state: DialogueState | None = None) -> Request:
+        """Understand one message in the context of ``state`` (None = a fresh conversation)."""
+        state = state or DialogueState()
+        request = self.understand_rules(message, state)
+        if self.llm is None or request.confidence >= self.llm_threshold or request.slots.has_product_signal():
+            return request
+        return ask_llm(self.llm, message, request, self.vocab)
+
+    def understand_rules(self, message: str, state: DialogueState | None = None) -> Request:
+        """Rules and classifier only (never calls the LLM)."""
+        state = state or DialogueState()
+        message = message or ""
+        extraction = extract(message, self.vocab)
+        prediction = self.classifier.predict(message) if message.strip() else IntentPrediction("chitchat", 0.3)
+        intent, confidence, source = _decide(message, extraction, prediction, state, self.vocab)
+        slots = extraction.slots
+        if intent not in SHOPPING_INTENTS:  # customer service / chitchat: only the order facts matter
+            slots = Slots(order_id=slots.order_id, quantity=slots.quantity)
+        return Request(intent=intent, slots=slots, query=rewrite_query(message, slots), confidence=confidence,
+                       source=source, cues=extraction.cues, refs=extraction.refs, message=message)
+
+
+def _decide(message: str, ex: Extraction, pred: IntentPrediction, state: DialogueState,
+            vocab: Vocabulary) -> tuple[str, float, Source]:
+    """Reconcile the classifier with the extracted slots and the state: (intent, confidence, source)."""
+    slots, cues, low = ex.slots, set(ex.cues), message.lower()
+    product = slots.has_product_signal()
+    if _INJECTION.search(low):
+        return "other", 0.95, "rules"
+    if "reset" in cues and not product and pred.intent not in SERVICE_INTENTS:
+        return "search", 0.8, "rules"
+    intent, confidence = pred.intent, pred.confidence
+    has_topic = state.has_topic()
+    modifier = bool(cues & {"cheaper", "pricier", "more", "other_brand"}) or bool(slots.brands_exclude
+                                                                                 or slots.exclude_words)
+    if "compare" in cues and (ex.refs or has_topic or len(slots.brands) >= 2):
+        return "compare", max(confidence, 0.9), "rules"
+    if intent in SERVICE_INTENTS or intent in ("chitchat", "other"):
+        if slots.order_id and intent in SERVICE_INTENTS:
+            return intent, max(confidence, 0.8), "classifier"
+        if (slots.category or (product and slots.brands)) and confidence < 0.9:
+            return ("refine" if has_topic and not slots.category else "search"), 0.8, "rules"
+        if has_topic and (modifier or ex.refs) and confidence < 0.9:
+            return ("product_question" if ex.refs and _QUESTION.search(message.lower()) else "refine"), 0.75, "rules"
+        return intent, confidence, "classifier"
+    if ex.refs and intent in ("search", "refine") and _QUESTION.search(message.lower()) and not modifier:
+        return "product_question", max(confidence, 0.7), "rules"
+    if intent in ("search", "refine"):
+        new_category = bool(slots.category and state.slots.category
+                            and not vocab.narrower_or_same(slots.category, state.slots.category))
+        if not has_topic or new_category or "reset" in cues:
+            return "search", max(confidence, 0.8 if product else confidence), "rules"
+        return "refine", max(confidence, 0.8), "rules"
+    if intent == "product_question" and not has_topic and product and not ex.refs:
+        return "search", 0.7, "rules"
+    if intent == "recommend" and slots.category and not _RECOMMEND.search(low):
+        return "search", max(confidence, 0.7), "rules"
+    return intent, confidence, "classifier"
