@@ -170,7 +170,8 @@ class ShoppingAssistant:
         return [m.content for m in taken]
 
     def close(self) -> None:
-        self.store.close()
+        """Free the LLM and the database connections (the object is unusable afterwards)."""
+        self.parts.close()
 
     # -- one turn ------------------------------------------------------------------------------
     def _check(self, session_id: str, message: str, user_id: str | None) -> tuple[str, str, str | None]:
@@ -204,7 +205,7 @@ class ShoppingAssistant:
             return
 
         turn = TurnContext(session_id=session_id, message=message, user=user, state=state, ticket=ticket)
-        request = self.parts.understand(message, state.dialogue)
+        request = self.parts.understand(redact(message), state.dialogue)  # no personal data reaches the LLM
         turn.request = request
         state.last_order_id = request.slots.order_id or state.last_order_id
         from assistant.intents import SHOPPING_INTENTS
@@ -240,34 +241,31 @@ class ShoppingAssistant:
         yield reply
 
     def _service_turn(self, turn: TurnContext) -> Reply:
+        """Customer service, small talk and anything else: policy quotes, escalation, or "I don't know"."""
         request, state = turn.request, turn.state
         reply = Reply(session_id=turn.session_id, intent=request.intent, slots=state.dialogue.reply_slots(request))
+        answer = None
         if request.intent == "chitchat":
             reply.reply = GREETING
-            state.note(useful=None)
-        elif request.intent in rules.SHOPPER_REQUEST_INTENTS:
-            state.note(useful=None)
-        elif request.intent in rules.ORDER_INTENTS + rules.PAYMENT_INTENTS + ("complaint",):
-            answer = self.parts.policy_answer(turn.message)
+        elif request.intent not in rules.SHOPPER_REQUEST_INTENTS:
+            strict = request.intent in rules.ORDER_INTENTS + rules.PAYMENT_INTENTS + ("complaint",)
+            answer = self.parts.policy_answer(turn.message, min_score=0.5 if strict else None)
             reply.reply = answer.text if answer.found else ""
-            reply.sources = answer.sources
-            state.note(useful=None)
-        else:
-            answer = self.parts.policy_answer(turn.message)
-            reply.reply = answer.text if answer.found or request.intent != "other" else NOT_UNDERSTOOD
-            reply.sources = answer.sources
-            state.note(useful=answer.found)
+            reply.sources = list(answer.sources)
+        state.note(useful=None if answer is None else answer.found)
         escalation = self._maybe_escalate(turn)
         if escalation is not None:
             reply.escalation = escalation
             reply.reply = f"{reply.reply} {escalation.message}".strip()
         elif not reply.reply:
-            reply.reply = NOT_UNDERSTOOD
+            policy_like = request.intent not in ("other", "chitchat")
+            reply.reply = answer.text if (answer is not None and policy_like and answer.text) else NOT_UNDERSTOOD
         self._finish(turn.session_id, state, reply)
         return reply
 
     def _maybe_escalate(self, turn: TurnContext) -> EscalationInfo | None:
-        decision = rules.decide(turn.message, turn.request.intent, turn.state.failed_turns)
+        decision = rules.decide(turn.message, turn.request.intent, turn.state.failed_turns,
+                                confidence=getattr(turn.request, "confidence", 1.0))
         if decision is None:
             return None
         if turn.ticket is not None:  # already with a person: do not open a second ticket

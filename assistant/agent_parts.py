@@ -178,8 +178,12 @@ class Components:
 
             return Request(intent="search", query=message[:200], message=message, source="fallback")
 
-    def policy_answer(self, question: str) -> Any:
-        return self.knowledge.answer(question)
+    def policy_answer(self, question: str, min_score: float | None = None) -> Any:
+        """The knowledge base's answer; with ``min_score``, a weaker match counts as not found."""
+        answer = self.knowledge.answer(question)
+        if answer.found and min_score is not None and answer.score < min_score:
+            answer.found, answer.text, answer.sources = False, "", []
+        return answer
 
     def explain(self, facts: ItemFacts, picks: list[ProductPick]) -> tuple[str, str]:
         checker = self.explainer.with_brands(f.brand for f in self._pick_products(picks) if f.brand)
@@ -219,6 +223,7 @@ class Components:
             reply.reply = search_summary(len(items), slots, dialogue.page)
             state.dialogue = remember_shown(dialogue, [p for p, _, _ in items])
         facts = []
+        llm_worthy = request.intent not in ("compare", "product_question")  # there the reply is the answer
         for product, score, scores in items:
             fact = ItemFacts.build(product, request_text, slots, history)
             facts.append(fact)
@@ -226,7 +231,7 @@ class Components:
                                               currency=product.currency, image_url=product.image_url,
                                               score=float(score), scores={k: float(v) for k, v in scores.items()},
                                               explanation=template_sentence(fact), explanation_source="template"))
-        return reply, facts
+        return reply, facts if llm_worthy else []
 
     def _find(self, turn: Any, dialogue: DialogueState, request: Any, page_size: int) -> list[tuple]:
         from retrieval.search import SearchFilters
@@ -248,6 +253,17 @@ class Components:
         else:
             items = [(h.product, h.score, dict(h.scores or {})) for h in hits[:want]]
         return _sort(items, dialogue.slots.sort)[:page_size]
+
+    def close(self) -> None:
+        """Free the LLM (llama.cpp) and the store connections."""
+        model = getattr(self.llm, "_model", None) if self.llm else None
+        client = getattr(model, "client", None)
+        if client is not None and hasattr(client, "close"):
+            try:
+                client.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+        self.store.close()
 
     def add_event(self, **values: Any) -> None:
         """Store one event (``catalog.events.EventStore`` when present, else the events table directly)."""

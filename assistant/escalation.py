@@ -35,6 +35,7 @@ ORDER_INTENTS = ("track_order", "cancel_order", "change_order", "track_refund", 
                  "check_invoice", "change_shipping_address")
 REASONS = ("shopper_request", "negative_sentiment", "payment_problem", "order_problem", "repeated_failure")
 NEGATIVE_THRESHOLD = -0.6
+MIN_CONFIDENCE = 0.5
 
 _HUMAN = re.compile(r"\b(talk|speak|chat|connect|transfer|put)\b.{0,30}\b(human|person|agent|someone|somebody|"
                     r"representative|operator|manager|supervisor|staff|people)\b|\b(real|live|actual) "
@@ -93,22 +94,26 @@ def asks_for_person(message: str) -> bool:
     return bool(_HUMAN.search(message or ""))
 
 
-def decide(message: str, intent: str | None, failed_turns: int = 0) -> EscalationDecision | None:
+def decide(message: str, intent: str | None, failed_turns: int = 0,
+           confidence: float = 1.0) -> EscalationDecision | None:
     """The escalation this turn calls for, or None.
 
     Args:
         message: the shopper's message (raw; only read here).
         intent: the understood intent.
         failed_turns: consecutive turns without a useful answer, *including* this one.
+        confidence: how sure understanding is of ``intent``; order, payment and complaint intents
+            escalate only from ``MIN_CONFIDENCE`` up (a shaky guess must not open a ticket).
     """
     mood = sentiment(message)
-    if intent in SHOPPER_REQUEST_INTENTS or asks_for_person(message):
+    sure = confidence >= MIN_CONFIDENCE
+    if intent in SHOPPER_REQUEST_INTENTS and sure or asks_for_person(message):
         return EscalationDecision("shopper_request", intent, mood)
-    if mood <= NEGATIVE_THRESHOLD or intent == "complaint":
+    if mood <= NEGATIVE_THRESHOLD or (intent == "complaint" and sure):
         return EscalationDecision("negative_sentiment", intent, mood)
-    if intent in PAYMENT_INTENTS:
+    if intent in PAYMENT_INTENTS and sure:
         return EscalationDecision("payment_problem", intent, mood)
-    if intent in ORDER_INTENTS:
+    if intent in ORDER_INTENTS and sure:
         return EscalationDecision("order_problem", intent, mood)
     if failed_turns >= 2:
         return EscalationDecision("repeated_failure", intent, mood)

@@ -147,9 +147,11 @@ def _prompt(facts: ItemFacts) -> list[tuple[str, str]]:
 def clean_sentence(raw: str) -> str:
     """First non-empty line of ``raw`` without quotes, bullets or "Sentence:" prefixes; '' if nothing left."""
     for line in (raw or "").splitlines():
-        line = _PREFIXES.sub("", line.strip()).strip().strip('"“”\'`').strip()
+        line = _PREFIXES.sub("", line.strip()).strip()
         if line:
-            first = re.split(r"(?<=[.!?])\s+", line, maxsplit=1)[0]
+            first = re.split(r"(?<=[.!?])[\"”'`]?\s+", line, maxsplit=1)[0].strip().strip('"“”\'`').strip()
+            if not first:
+                continue
             return first if first.endswith((".", "!")) else first.rstrip(",;:") + "."
     return ""
 

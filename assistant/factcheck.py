@@ -41,7 +41,7 @@ from catalog.records import Product
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?![\w])|\d+(?:\.\d+)?(?=\s*(?:%|x\b|ml\b|cm\b|mm\b|kg\b|g\b|gb\b|tb\b|"
                      r"inch|in\b|\"|'|m\b|mah\b|w\b|v\b|pcs\b|pc\b|pack|piece|year|yr|month|day|hour|star))")
-_SIZE = re.compile(r"\bsize\s+([a-z0-9.]+(?:\s*(?:uk|us|eu))?)|\b(xxs|xs|xxl|xxxl|2xl|3xl|xl)\b", re.IGNORECASE)
+_SIZE = re.compile(r"\bsize\s+([a-z0-9]+(?:\.\d+)?(?:\s*(?:uk|us|eu)\b)?)|\b(xxs|xs|xxl|xxxl|2xl|3xl|xl)\b", re.IGNORECASE)
 _HISTORY = re.compile(
     r"\b(you(?:'ve| have)?\s+(?:bought|purchased|ordered|viewed|looked at|liked|rated|clicked|added|browsed|owned|own)|"
     r"your\s+(?:previous|past|last|earlier|recent|prior)\s+\w+|(?:you|your)\s+(?:usual|favou?rite)|"
@@ -54,7 +54,8 @@ _TIME_PHRASE = re.compile(r"\b(last|this|next)\s+(spring|summer|autumn|fall|wint
 _CLAIMS = ("best-selling", "best selling", "bestseller", "best seller", "best-seller", "most popular", "top-rated", "top rated",
            "highest rated", "highest-rated", "#1", "number one", "cheapest", "lowest price", "free shipping",
            "free delivery", "on sale", "discount", "% off", "warranty", "guarantee", "in stock", "limited time",
-           "award", "eco-friendly", "waterproof", "organic", "handmade", "refund", "return")
+           "award", "eco-friendly", "waterproof", "organic", "handmade", "refund", "return", "store", "shop", "delivery",
+           "shipping", "available at", "exclusive", "only at", "new arrival", "latest", "wide range")
 _STARTERS = {  # ordinary words a sentence may start with; any other first word must be in the record
     "these", "those", "they", "its", "perfect", "great", "ideal", "stylish", "affordable", "comfortable", "made",
     "featuring", "crafted", "designed", "bright", "classic", "elegant", "cozy", "cosy", "durable", "lightweight",
@@ -79,7 +80,11 @@ def _words(text: str) -> set[str]:
 
 def mentions(text: str, phrase: str) -> bool:
     """True when ``phrase`` occurs in ``text`` as whole words ("red" is not in "embroidered")."""
-    return bool(phrase) and re.search(rf"(?<![a-z0-9]){re.escape(phrase.lower())}(?![a-z0-9])", text) is not None
+    if not phrase:
+        return False
+    left = r"(?<![a-z0-9])" if phrase[0].isalnum() else ""
+    right = r"(?![a-z0-9])" if phrase[-1].isalnum() else ""
+    return re.search(left + re.escape(phrase.lower()) + right, text) is not None
 
 
 @dataclass(frozen=True)
@@ -166,7 +171,7 @@ class FactChecker:
         problems += self._history(low, facts)
         problems += self._proper_nouns(text, facts)
         problems += [f"unverifiable claim {c!r}" for c in _CLAIMS
-                     if c in low and not mentions(facts.record_text, c)]
+                     if mentions(low, c) and not mentions(facts.record_text, c)]
         return CheckResult(not problems, problems)
 
     # -- single checks ----------------------------------------------------------------------
@@ -237,7 +242,7 @@ class FactChecker:
     def _sizes(low: str, facts: ItemFacts) -> list[str]:
         out = []
         for match in _SIZE.finditer(low):
-            size = (match.group(1) or match.group(2) or "").strip()
+            size = (match.group(1) or match.group(2) or "").strip().rstrip(".")
             if size and not re.search(rf"(?<![a-z0-9]){re.escape(size)}(?![a-z0-9])", facts.record_text):
                 out.append(f"size {size!r} is not in the item record")
         return out

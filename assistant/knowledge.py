@@ -7,7 +7,7 @@ embedding function, never Chroma's default (it would try a download) — and sto
 ``settings.chroma_url``), apart from the product index.
 
 An answer *quotes* the best passage and names its source. When the best cosine similarity is below
-``threshold`` the answer is ``found=False``: the assistant says it does not know and offers a person.
+``threshold``, or the passage shares no content word with the question, the answer is ``found=False``: the assistant says it does not know and offers a person.
 The knowledge base never writes policy text of its own.
 
 Sources:
@@ -122,6 +122,21 @@ def load_policy_documents(paths: Iterable[str | Path]) -> list[PolicyPassage]:
     return passages
 
 
+_STOPWORDS = frozenset(
+    "a an the and or of to in on at for with from by is are was were be been do does did can could will would "
+    "should i me my we our you your it its this that these those there what which who whom how when where why "
+    "much many long any some get got have has had please tell know about policy policies demo".split())
+
+
+def _shares_a_word(question: str, passage: PolicyPassage) -> bool:
+    """At least one content word of the question (by 4-letter prefix) appears in the passage: a guard
+    against a merely topical embedding match ("loyalty points" vs "creating an account")."""
+    passage_words = re.findall(r"[a-z]{3,}", passage.embed_text().lower())
+    stems = {w[:4] for w in passage_words} | {w[:3] for w in passage_words}
+    words = [w for w in re.findall(r"[a-z]{3,}", question.lower()) if w not in _STOPWORDS]
+    return any(w[:4] in stems for w in words)
+
+
 def _fingerprint(passages: Sequence[PolicyPassage], model: str) -> str:
     digest = hashlib.sha256(model.encode())
     for p in passages:
@@ -213,6 +228,9 @@ class PolicyKnowledgeBase:
             return PolicyAnswer(False, "I couldn't find that in our policy documents, so I won't guess. "
                                        "I can connect you with a person who can answer it.", best)
         passage, score = hits[0]
+        if not _shares_a_word(question, passage):
+            return PolicyAnswer(False, "I couldn't find that in our policy documents, so I won't guess. "
+                                       "I can connect you with a person who can answer it.", score)
         kind = passage.title.split("(")[0].strip()
         text = f'From our {kind[:1].lower() + kind[1:]} ({passage.source}): "{passage.text}"'
         return PolicyAnswer(True, text, score, [passage.source], [p for p, _ in hits])

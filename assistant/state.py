@@ -32,7 +32,6 @@ from assistant.intents import SHOPPING_INTENTS
 from assistant.slots import Slots
 from assistant.vocabulary import singular_phrase
 
-_LIST_SLOTS = ("brands", "brands_exclude", "keywords", "exclude_words")
 
 
 class ShownProduct(BaseModel):

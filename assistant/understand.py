@@ -143,6 +143,9 @@ def _decide(message: str, ex: Extraction, pred: IntentPrediction, state: Dialogu
                                                                                  or slots.exclude_words)
     if "compare" in cues and (ex.refs or has_topic or len(slots.brands) >= 2):
         return "compare", max(confidence, 0.9), "rules"
+    if has_topic and cues & {"cheaper", "pricier", "more", "other_brand"} \
+            and not (intent in SERVICE_INTENTS and confidence >= 0.9):
+        return "refine", max(confidence, 0.8), "rules"
     if intent in SERVICE_INTENTS or intent in ("chitchat", "other"):
         if slots.order_id and intent in SERVICE_INTENTS:
             return intent, max(confidence, 0.8), "classifier"

@@ -158,6 +158,7 @@ class Vocabulary:
     _brand_by_key: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
     ancestors: dict[str, frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
     _words: frozenset[str] = field(default_factory=frozenset, compare=False, repr=False)
+    _category_words: frozenset[str] = field(default_factory=frozenset, compare=False, repr=False)
     _words_by_letter: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -175,9 +176,11 @@ class Vocabulary:
         for phrase in self.categories:
             words.update(v.split()[-1] for v in phrase_variants(phrase))
         words = {w for w in words if len(w) >= 4}
+        category_words = {w for phrase in self.categories for v in phrase_variants(phrase) for w in v.split()}
         by_letter: dict[str, tuple[str, ...]] = {}
         for word in sorted(words):
             by_letter[word[0]] = by_letter.get(word[0], ()) + (word,)
+        object.__setattr__(self, "_category_words", frozenset(category_words))
         object.__setattr__(self, "_words", frozenset(words))
         object.__setattr__(self, "_words_by_letter", by_letter)
 
@@ -261,7 +264,7 @@ class Vocabulary:
         phrase = phrase.lower().strip()
         if phrase in COLOURS:
             return COLOURS[phrase]
-        if fuzzy and len(phrase) >= 4 and " " not in phrase:
+        if fuzzy and len(phrase) >= 5 and " " not in phrase:
             for candidate, colour in COLOURS.items():
                 if len(candidate) >= 4 and " " not in candidate and within_one_edit(phrase, candidate):
                     return colour
@@ -272,6 +275,8 @@ class Vocabulary:
         if len(word) < 4 or word in self._words:
             return word
         for candidate in self._words_by_letter.get(word[0], ()):
+            if len(word) == 4 and candidate not in self._category_words:
+                continue  # 4-letter typos only towards product nouns ("wach" -> "watch", not "came" -> "camel")
             if (len(candidate) >= len(word) or len(word) >= 7) and within_one_edit(word, candidate):
                 return candidate
         return word

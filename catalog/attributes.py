@@ -35,7 +35,8 @@ from catalog.records import Attribute, Product
 ATTRIBUTE_NAMES: tuple[str, ...] = ("colour", "size", "material", "gender", "brand")
 # Words before "colour" that describe a part, not the product ("strap color brown").
 _PART_WORDS = frozenset(("strap", "dial", "frame", "lens", "sole", "stone", "bezel", "case", "ink", "light", "body", "base",
-               "shade", "inner", "lining", "border", "print", "thread", "handle", "cover", "bottom", "top", "eye", "hair"))
+               "shade", "inner", "lining", "border", "print", "thread", "handle", "cover", "bottom", "top", "eye", "hair",
+                         "insole", "face", "upper", "lens", "filling", "padding", "foam"))
 # Title gender forms that are not names ("Spider-Man", "Baby Annabell" are left alone).
 _TITLE_GENDER = ("women", "womens", "women's", "ladies", "men", "mens", "men's", "gents", "girls", "girl's",
                  "boys", "boy's", "kids", "kid's", "children's", "childrens", "unisex", "infant", "infants",
@@ -107,7 +108,7 @@ class AttributeExtractor:
         self._gender_key = re.compile(rf"\b(?:ideal for|suitable for|gender)\s*[:\-]?\s*((?:{genders})(?:\s*(?:,|&|and|/)\s*(?:{genders}))*)\b")
         self._gender_any = re.compile(rf"\b({genders})(?![\w'])")
         self._gender_title = re.compile(rf"(?<![\w\-])({_alternation(_TITLE_GENDER)})(?![\w'\-])")
-        self._size_key = re.compile(rf"\bsize\s*[:\-]?\s*({garment}|\d+(?:\.\d+)?)(?![\w.])")
+        self._size_key = re.compile(rf"\bsize\s*[:\-]?\s*({garment}|\d+(?:\.\d+)?(?:-\d+)?)(?![\w.])")
         self._size_bracket = re.compile(rf"[(\[]\s*(?:size\s*)?({garment})\s*[)\]]")
         self._size_free = re.compile(r"\b(free size|one size)\b")
         number = r"\d+(?:\.\d+)?(?:[-\s]\d+/\d+|/\d+)?"
@@ -121,7 +122,7 @@ class AttributeExtractor:
     # -- one attribute each ------------------------------------------------------------------
     @staticmethod
     def _product_colour(regex: re.Pattern, text: str) -> str | None:
-        """The first ``colour ...`` value not about a part (``strap color brown`` is skipped)."""
+        """The first keyed value not about a part (``strap color brown``, ``sole material pvc`` are skipped)."""
         for match in regex.finditer(text):
             before = text[max(0, match.start() - 12):match.start()].split()
             if not before or before[-1] not in _PART_WORDS:
@@ -141,9 +142,9 @@ class AttributeExtractor:
                 out.unmatched["colour"] = free
 
     def _material(self, title: str, desc: str, out: Extraction) -> None:
-        match = self._material_key.search(desc) or self._material_key.search(title)
-        if match:
-            out.values["material"] = MATERIAL_ALIASES[match.group(1)]
+        keyed = self._product_colour(self._material_key, desc) or self._product_colour(self._material_key, title)
+        if keyed:
+            out.values["material"] = MATERIAL_ALIASES[keyed]
             return
         found = {MATERIAL_ALIASES[m] for m in self._material_title.findall(title)}
         if len(found) == 1:
@@ -156,6 +157,8 @@ class AttributeExtractor:
         if match:
             values = {GENDER_ALIASES[g] for g in self._gender_any.findall(match.group(1))}
         else:
+            if self._brand_start and (brand := self._brand_start.search(title)):
+                title = title[brand.end():]  # "chinmay kids mosquito net": the brand says nothing
             values = {GENDER_ALIASES[g] for g in self._gender_title.findall(title)}
         gender = _combine_genders(values)
         if gender:
@@ -165,7 +168,9 @@ class AttributeExtractor:
         match = self._size_key.search(title) or self._size_bracket.search(title) or self._size_key.search(desc)
         if match:
             value = match.group(1)
-            out.values["size"] = GARMENT_SIZES.get(value, value)
+            text = match.string
+            dim = self._size_dim.match(text, match.start(1)) if value[0].isdigit() else None
+            out.values["size"] = normalise_size(dim.group(1)) if dim else GARMENT_SIZES.get(value, value)
             return
         if self._size_free.search(title) or self._size_free.search(desc):
             out.values["size"] = "free size"

@@ -114,7 +114,8 @@ def evaluate_attributes(labels: str | Path, encode: Encode, catalogs: Sequence[s
     vectors = encode([p.search_text() for p in products])
     result: dict = {"labels": str(labels), "products": len(rows), "reference_catalogs": [str(c) for c in catalogs]}
     modes = {"rules": EnrichOptions(gender_by_neighbours=False, vocabulary_matching=False),
-             "rules+encoder": EnrichOptions()}
+             "rules+encoder": EnrichOptions(gender_by_neighbours=False),
+             "rules+encoder+gender-vote": EnrichOptions(gender_by_neighbours=True)}
     for mode, options in modes.items():
         t0 = time.perf_counter()
         # One batch, as at ingest: the labelled products carry no brand or attributes, so they can only

@@ -1,8 +1,136 @@
-"""CLI commands of this package (registered by ui.cli)."""
+"""CLI commands of the ranking package (registered by ui.cli). Heavy imports happen inside the commands.
+
+``shopassist train ranker --items ITEMS --sequences SEQUENCES [--max-steps N] [--out DIR]``
+    fine-tune the BERT user tower, fit the blend on validation users, save a versioned checkpoint
+    (default ``<data_dir>/models/ranker/<version>/``). Progress bar with ETA.
+``shopassist recommend --user ID [--k 10] [--json]``
+    top-k products for a shopper (raw id; pseudonymised here) from the catalogue store.
+``shopassist import-events --sequences FILE [--kind purchase]``
+    bulk-load a sequence file into the event store (user ids pseudonymised on the way in).
+``shopassist eval recommend --items ITEMS --sequences SEQUENCES --model DIR --out RESULT.json``
+    leave-last-out, full-ranking evaluation of popularity, co-occurrence, bert-untrained, bert-encoder, bert.
+"""
 from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
 
 import typer
 
 
+def _settings():
+    from catalog.settings import Settings
+
+    return Settings()
+
+
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add this package's commands to the CLI."""
+    train_app = typer.Typer(help="Train models.", no_args_is_help=True)
+    app.add_typer(train_app, name="train")
+
+    @train_app.command("ranker")
+    def train_ranker_cmd(
+        items: Path = typer.Option(..., exists=True, dir_okay=False, help="ITEMS CSV: id and text columns"),
+        sequences: Path = typer.Option(..., exists=True, dir_okay=False,
+                                       help="SEQUENCES CSV(.gz): user id and space-separated item ids, oldest first"),
+        max_steps: int = typer.Option(400, help="optimiser steps (0 = keep --init as it is: only refit the blend)"),
+        max_minutes: float = typer.Option(18.0, help="wall-clock cap on fine-tuning (the run stops cleanly)"),
+        batch_size: int = typer.Option(32, help="contexts per step"),
+        learning_rate: float = typer.Option(1e-4, help="AdamW peak learning rate"),
+        out: Path = typer.Option(None, help="folder of checkpoint versions (default <data_dir>/models/ranker)"),
+        items_map: str = typer.Option(None, help="ITEMS columns, e.g. id=item_id,text=title"),
+        sequences_map: str = typer.Option(None, help="SEQUENCES columns, e.g. user=user_id,items=item_ids"),
+        init: Path = typer.Option(None, exists=True, file_okay=False, help="start from this user-tower folder"),
+        test_share: float = typer.Option(0.15, help="share of users held out from training and blend fitting"),
+        valid_share: float = typer.Option(0.10, help="share of users used to fit the blend weights"),
+        threads: int = typer.Option(None, help="torch CPU threads (default: settings.torch_threads)"),
+    ) -> None:
+        """Fine-tune the BERT recommender and save a versioned checkpoint with its config and numbers."""
+        from ranking.pipeline import train_ranker
+        from ranking.ranker import model_root
+        from ranking.sequences import parse_mapping
+        from ranking.train import TrainConfig
+
+        logging.basicConfig(level=logging.WARNING)
+        settings = _settings()
+        config = TrainConfig(max_steps=max_steps, max_minutes=max_minutes, batch_size=batch_size,
+                             learning_rate=learning_rate, torch_threads=threads or settings.torch_threads)
+        ckpt = train_ranker(items, sequences, out or model_root(settings), config, parse_mapping(items_map),
+                            parse_mapping(sequences_map), test_share, valid_share, init=init, echo=typer.echo)
+        typer.echo(f"checkpoint: {ckpt.path}")
+
+    @app.command("recommend")
+    def recommend_cmd(
+        user: str = typer.Option(None, help="raw shopper id (pseudonymised here); omit for a cold start"),
+        k: int = typer.Option(10, min=1, help="how many products"),
+        as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+    ) -> None:
+        """Top-k products for a shopper from their event history (no query)."""
+        from catalog.privacy import pseudonymise
+        from catalog.store import Store
+        from ranking.ranker import Ranker
+
+        settings = _settings()
+        store = Store.from_settings(settings)
+        if store.count_products() == 0:
+            typer.echo("the catalogue is empty: ingest products first (shopassist ingest ...)", err=True)
+            raise typer.Exit(1)
+        ranker = Ranker.from_settings(settings, store)
+        key = pseudonymise(user, settings.user_id_key) if user else None
+        items = ranker.recommend(key, k)
+        profile = ranker.profile(key)
+        if as_json:
+            typer.echo(json.dumps({"model": ranker.version, "profile": profile.summary(), "items": [
+                {"id": r.product.id, "title": r.product.title, "score": round(r.score, 5),
+                 "scores": {n: round(v, 5) for n, v in r.scores.items()}} for r in items]}, indent=2))
+            return
+        typer.echo(f"model {ranker.version}; profile: {profile.summary()}")
+        for rank, r in enumerate(items, start=1):
+            typer.echo(f"{rank:>3}. {r.score:7.4f}  {r.product.id:<14} {r.product.title[:70]}")
+
+    @app.command("import-events")
+    def import_events_cmd(
+        sequences: Path = typer.Option(..., exists=True, dir_okay=False, help="SEQUENCES CSV(.gz)"),
+        kind: str = typer.Option("purchase", help="event kind for every item"),
+        sequences_map: str = typer.Option(None, help="columns, e.g. user=user_id,items=item_ids"),
+    ) -> None:
+        """Bulk-load behaviour sequences into the event store (raw user ids are pseudonymised)."""
+        from catalog.events import EventStore
+        from catalog.store import Store
+        from ranking.sequences import parse_mapping
+
+        settings = _settings()
+        report = EventStore(Store.from_settings(settings)).import_sequences(
+            sequences, settings.user_id_key, kind, parse_mapping(sequences_map))
+        typer.echo(f"imported {report.events:,} events for {report.users:,} users; "
+                   f"{report.skipped_rows} rows skipped" + (f" ({'; '.join(report.problems[:3])})"
+                                                           if report.problems else ""))
+
+    @eval_app.command("recommend")
+    def eval_recommend_cmd(
+        items: Path = typer.Option(..., exists=True, dir_okay=False, help="ITEMS CSV: id and text columns"),
+        sequences: Path = typer.Option(..., exists=True, dir_okay=False, help="SEQUENCES CSV(.gz)"),
+        model: Path = typer.Option(..., exists=True, file_okay=False,
+                                   help="a checkpoint version folder, or a folder of versions (newest good)"),
+        out: Path = typer.Option(..., help="write RESULT.json here"),
+        items_map: str = typer.Option(None, help="ITEMS columns, e.g. id=item_id,text=title"),
+        sequences_map: str = typer.Option(None, help="SEQUENCES columns, e.g. user=user_id,items=item_ids"),
+        max_users: int = typer.Option(None, help="evaluate only the first N eligible users (quick runs)"),
+        threads: int = typer.Option(None, help="torch CPU threads"),
+    ) -> None:
+        """Leave-last-out, full-ranking evaluation (HR@10, NDCG@10, HR@50, MRR) of every system."""
+        from eval.rec_eval import evaluate_recommenders, format_table
+        from ranking.sequences import parse_mapping
+
+        result = evaluate_recommenders(items, sequences, model, parse_mapping(items_map), parse_mapping(sequences_map),
+                                       max_users=max_users, threads=threads or _settings().torch_threads,
+                                       echo=typer.echo)
+        typer.echo(format_table(result))
+        if result["unknown_item_ids"]["count"]:
+            typer.echo(f"unknown item ids: {result['unknown_item_ids']['count']:,} "
+                       f"(e.g. {', '.join(result['unknown_item_ids']['examples'][:5])})")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        typer.echo(f"wrote {out}")

@@ -46,7 +46,8 @@ class TrainConfig:
     """Every training knob, with the default used for the reported numbers.
 
     Attributes:
-        max_steps: optimiser steps (fewer when ``epochs`` passes over the examples come first).
+        max_steps: optimiser steps (fewer when ``epochs`` passes over the examples come first; the
+            pipeline treats 0 as "do not train").
         max_minutes: wall-clock cap for the optimiser loop; 0 = none. The run stops cleanly.
         epochs: passes over the examples when ``max_steps`` does not stop it first.
         batch_size: contexts per step (each is scored against every item in the catalogue).

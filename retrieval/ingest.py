@@ -146,17 +146,15 @@ def ingest_file(settings: Settings, path: str | Path, mapping: Mapping | None = 
     embedder = embedder or Embedder(settings.embedding_model, threads=settings.torch_threads)
     paths = IndexPaths.for_settings(settings)
     vectors = VectorIndex(open_client(paths.chroma, settings.chroma_url), paths.collection(embedder), embedder)
-    enricher = make_enricher(store) if enrich else None
+    enricher = make_enricher(embedder) if enrich else None
     report = ingest_products(store, vectors, embedder, loaded.products, paths.bm25, enricher, progress)
     report.errors = loaded.errors
     report.rows = loaded.rows
     return report
 
 
-def make_enricher(store: Store) -> Enricher | None:
-    """Attribute extraction and category assignment (catalog.attributes), when available."""
-    try:
-        from catalog.attributes import enrich
-    except ImportError:
-        return None
-    return lambda products, vectors: enrich(products, vectors=vectors)
+def make_enricher(embedder: Embedder) -> Enricher:
+    """Attribute extraction and category assignment (``catalog.enrich``), reusing the ingest's vectors."""
+    from catalog.enrich import enrich
+
+    return lambda products, vectors: enrich(products, embedder.encode, None, vectors=vectors)

@@ -31,30 +31,33 @@ def money(price: float | None, currency: str | None) -> str:
 def card_html(product: dict[str, Any]) -> str:
     """One product card: image when known, title, price, the one-sentence explanation."""
     image = product.get("image_url") or ""
-    img = (f'<img src="{html.escape(image, quote=True)}" alt="" loading="lazy">'
+    img = (f'<img src="{html.escape(image, quote=True)}" alt="" loading="lazy" onerror="this.style.display=\'none\'">'
            if image.startswith(("http://", "https://")) else "")
     return (f'<div class="product-card" data-product-id="{html.escape(str(product["id"]), quote=True)}">{img}'
             f'<div><div class="title"><b>{html.escape(product["title"])}</b></div>'
             f'<div class="price">{html.escape(money(product.get("price"), product.get("currency")))}</div>'
-            f'<div class="why">{html.escape(product.get("explanation") or "")}</div></div></div>')
+            f'<div class="why">{html.escape(product.get("explanation") or "")}</div>'
+            f'{scores_html(product)}</div></div>')
 
 
-def scores_markdown(product: dict[str, Any]) -> str:
-    """The score breakdown table, shown on demand under each card."""
-    rows = [f"| total | {product.get('score', 0):.3f} |"]
+def scores_html(product: dict[str, Any]) -> str:
+    """The score breakdown, folded under each card (shown on demand; a native ``<details>``)."""
+    rows = [f"<tr><td>total</td><td>{float(product.get('score') or 0):.3f}</td></tr>"]
     for name, value in sorted((product.get("scores") or {}).items()):
-        rows.append(f"| {_SCORE_NAMES.get(name, name)} (`{name}`) | {float(value):.3f} |")
-    return "| part | score |\n|---|---|\n" + "\n".join(rows)
+        label = html.escape(f"{_SCORE_NAMES.get(name, name)} ({name})")
+        rows.append(f"<tr><td>{label}</td><td>{float(value):.3f}</td></tr>")
+    return ('<details class="scores"><summary>Score breakdown</summary>'
+            f'<table>{"".join(rows)}</table></details>')
 
 
 def card_updates(products: list[dict[str, Any]]) -> list[Any]:
-    """Updates for every card slot: (column visibility, body HTML, scores) × MAX_CARDS."""
+    """Updates for every card slot: (column visibility, body HTML) × MAX_CARDS."""
     updates: list[Any] = []
     for i in range(MAX_CARDS):
         if i < len(products):
-            updates += [gr.update(visible=True), card_html(products[i]), scores_markdown(products[i])]
+            updates += [gr.update(visible=True), card_html(products[i])]
         else:
-            updates += [gr.update(visible=False), "", ""]
+            updates += [gr.update(visible=False), ""]
     return updates
 
 
@@ -67,17 +70,17 @@ def reply_markdown(reply: Reply) -> str:
     if reply.sources:
         parts.append("_Sources: " + ", ".join(reply.sources) + "_")
     if not reply.final:
-        parts.append("⏳ _writing explanations…_")
+        parts.append("_writing explanations…_")
     return "\n\n".join(parts) or "…"
 
 
 def cart_markdown(cart: list[dict[str, Any]]) -> str:
     """The cart panel (per browser)."""
     if not cart:
-        return "### 🛒 Cart\n_empty_"
-    lines = [f"- {'✅ bought: ' if c.get('bought') else ''}{c['title']} — {money(c.get('price'), c.get('currency'))}"
+        return "### Cart\n_empty_"
+    lines = [f"- {'bought: ' if c.get('bought') else ''}{c['title']} — {money(c.get('price'), c.get('currency'))}"
              for c in cart]
-    return f"### 🛒 Cart ({len(cart)})\n" + "\n".join(lines)
+    return f"### Cart ({len(cart)})\n" + "\n".join(lines)
 
 
 def details_markdown(product: Any, pick: dict[str, Any]) -> str:

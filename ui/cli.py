@@ -6,7 +6,8 @@ import importlib
 
 import typer
 
-COMMAND_MODULES = ("retrieval.commands", "catalog.commands", "ranking.commands", "assistant.commands", "ui.commands")
+COMMAND_MODULES = ("retrieval.commands", "eval.enrich_commands", "ranking.commands", "assistant.commands",
+                   "assistant.eval_commands", "ui.commands")
 
 
 def build_app() -> typer.Typer:

@@ -7,8 +7,8 @@ polls for the agent's replies and appends them to the chat.
 
 Element ids (stable, used by the browser test): ``shopper``, ``profile``, ``chat``, ``msg``,
 ``send``, ``talk``, ``status``, ``cart``, ``details``, and per card slot ``i``: ``card-i``,
-``card-i-body``, ``card-i-scores``, ``card-i-details``, ``card-i-like``, ``card-i-cart``,
-``card-i-buy``, ``card-i-skip``.
+``card-i-body`` (``.product-card`` with ``.title``, ``.price``, ``.why`` and a ``details.scores``
+breakdown), ``card-i-details``, ``card-i-like``, ``card-i-cart``, ``card-i-buy``, ``card-i-skip``.
 """
 from __future__ import annotations
 
@@ -27,18 +27,20 @@ log = logging.getLogger("shopassist.web")
 #: (button label, event kind, elem-id suffix) for the buttons under every card.
 CARD_ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("View details", "click", "details"),
-    ("👍 Like", "like", "like"),
-    ("🛒 Add to cart", "add_to_cart", "cart"),
+    ("Like", "like", "like"),
+    ("Add to cart", "add_to_cart", "cart"),
     ("Buy now", "purchase", "buy"),
     ("Not interested", "not_interested", "skip"),
 )
-WORKING = "⏳ _Searching the catalog…_"
+WORKING = "_Searching the catalog…_"
 POLL_SECONDS = 2.0
 CSS = """
 .product-card {display:flex; gap:12px; align-items:flex-start}
 .product-card img {width:96px; height:96px; object-fit:contain; border-radius:6px; background:#fff}
 .product-card .price {font-weight:600}
 .product-card .why {opacity:.85; font-size:.95em}
+.product-card details.scores {font-size:.85em; margin-top:4px}
+.product-card details.scores td {padding:0 8px 0 0}
 """
 
 
@@ -54,7 +56,7 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper]) -> gr.Blocks
 
     with gr.Blocks(title="shopassist", analytics_enabled=False) as blocks:
         sess = gr.State(None)
-        gr.Markdown("## 🛍️ shopassist — your shopping assistant")
+        gr.Markdown("## shopassist — your shopping assistant")
         with gr.Row():
             shopper = gr.Dropdown(choices, value="", label="Shopping as", elem_id="shopper", scale=2)
             profile = gr.Markdown("", elem_id="profile")
@@ -65,25 +67,23 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper]) -> gr.Blocks
                     msg = gr.Textbox(placeholder="e.g. a wooden toy train under £30", show_label=False,
                                      elem_id="msg", scale=5, max_length=2000, submit_btn=False)
                     send = gr.Button("Send", variant="primary", elem_id="send", scale=1)
-                talk = gr.Button("🙋 Talk to a person", elem_id="talk", size="sm")
+                talk = gr.Button("Talk to a person", elem_id="talk", size="sm")
                 status = gr.Markdown("", elem_id="status")
             with gr.Column(scale=4):
                 gr.Markdown("### Picks for you")
-                card_cols, card_bodies, card_scores, card_buttons = [], [], [], []
+                card_cols, card_bodies, card_buttons = [], [], []
                 for i in range(MAX_CARDS):
                     with gr.Column(visible=False, elem_id=f"card-{i}", variant="panel") as col:
                         body = gr.HTML("", elem_id=f"card-{i}-body")
-                        with gr.Accordion("Score breakdown", open=False):
-                            scores = gr.Markdown("", elem_id=f"card-{i}-scores")
                         with gr.Row():
                             buttons = [gr.Button(label, size="sm", elem_id=f"card-{i}-{suffix}")
                                        for label, _, suffix in CARD_ACTIONS]
-                    card_cols.append(col), card_bodies.append(body), card_scores.append(scores)
+                    card_cols.append(col), card_bodies.append(body)
                     card_buttons.append(buttons)
                 details = gr.Markdown("", elem_id="details")
                 cart = gr.Markdown(cart_markdown([]), elem_id="cart")
         timer = gr.Timer(POLL_SECONDS, active=False)
-        cards = [c for i in range(MAX_CARDS) for c in (card_cols[i], card_bodies[i], card_scores[i])]
+        cards = [c for i in range(MAX_CARDS) for c in (card_cols[i], card_bodies[i])]
 
         def start(shopper_id: str | None):
             state = new_session(shopper_id)
@@ -109,7 +109,7 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper]) -> gr.Blocks
                 return
             history = list(history or []) + [{"role": "user", "content": text},
                                              {"role": "assistant", "content": WORKING}]
-            yield history, "", state, "⏳ Working on it…", gr.skip(), *[gr.skip()] * len(cards)
+            yield history, "", state, "Working on it…", gr.skip(), *[gr.skip()] * len(cards)
             user = effective_user(state["session_id"], state["user_id"])
             timer_update: Any = gr.skip()
             try:
@@ -119,7 +119,7 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper]) -> gr.Blocks
                     if reply.escalation is not None:
                         state["escalation"] = reply.escalation.id
                         timer_update = gr.Timer(active=True)
-                    note = "✅ Done" if reply.final else "⏳ Writing explanations…"
+                    note = "Done." if reply.final else "Products found; writing explanations…"
                     yield history, "", state, note, timer_update, *card_updates(state["products"])
             except NotReady as exc:
                 history[-1] = {"role": "assistant", "content": f"The assistant is still starting ({exc}). "
@@ -148,9 +148,9 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper]) -> gr.Blocks
                     return gr.skip(), f"Not recorded yet: {exc}", gr.skip(), gr.skip(), *[gr.skip()] * len(cards)
                 shown_details: Any = gr.skip()
                 title = item["title"]
-                note = {"click": f"Details for **{title}**", "like": f"👍 Noted: you like **{title}**.",
-                        "add_to_cart": f"🛒 Added **{title}** to your cart.",
-                        "purchase": f"✅ Ordered **{title}** (demo: nothing is charged).",
+                note = {"click": f"Details for **{title}**", "like": f"Noted: you like **{title}**.",
+                        "add_to_cart": f"Added **{title}** to your cart.",
+                        "purchase": f"Ordered **{title}** (demo: nothing is charged).",
                         "not_interested": f"Got it — fewer like **{title}**."}[kind]
                 if kind in ("add_to_cart", "purchase"):
                     state["cart"] = state["cart"] + [{"id": item["id"], "title": title, "price": item.get("price"),
@@ -182,7 +182,7 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper]) -> gr.Blocks
             state["escalation"] = info.id
             text = info.message or "I've asked a person from our team to join; their replies will appear here."
             history = list(history or []) + [{"role": "assistant", "content": f"{text} (ticket #{info.id})"}]
-            return history, state, gr.Timer(active=True), f"🙋 Ticket #{info.id} opened."
+            return history, state, gr.Timer(active=True), f"Ticket #{info.id} opened: a person will answer here."
 
         talk.click(talk_to_person, [chat, sess], [chat, sess, timer, status])
 

@@ -101,3 +101,18 @@ def test_unknown_file_fails_before_writing(settings, embedder, tmp_path):
 
 def test_loader_preset_product_count(mini_catalog_path):
     assert len(load_products(mini_catalog_path).products) == 40
+
+
+def test_ingest_enriches_and_stays_idempotent(settings, embedder, mini_catalog_path):
+    first = ingest_file(settings, mini_catalog_path, embedder=embedder, progress=False, enrich=True)
+    assert first.added == 40
+    store = Store.from_settings(settings)
+    products = list(store.iter_products())
+    sources = {a.source for p in products for a in p.attributes.values()}
+    assert "extracted" in sources and "given" in sources
+    given = {p.id: p for p in load_products(mini_catalog_path).products}
+    for product in products:  # nothing given is overwritten
+        for name, attribute in given[product.id].attributes.items():
+            assert product.attributes[name].value == attribute.value
+    again = ingest_file(settings, mini_catalog_path, embedder=embedder, progress=False, enrich=True)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 40)

@@ -1,4 +1,4 @@
-"""CLI commands of this package (registered by ui.cli): the enrichment evaluations.
+"""CLI commands for the catalog enrichment evaluations (registered by ui.cli).
 
 ``shopassist eval attributes --labels data/labels/attributes_100.jsonl --out RESULT.json``
     precision and recall per attribute on hand labels (rules alone, and rules + encoder).
@@ -48,11 +48,11 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         from eval.attribute_eval import evaluate_attributes
 
         result = evaluate_attributes(labels, _embedder(threads).encode, catalog)
-        typer.echo(f"{'attribute':<10} {'mode':<14} {'precision':>9} {'recall':>7} {'extracted':>9} {'labelled':>8}")
-        for mode in ("rules", "rules+encoder"):
+        typer.echo(f"{'attribute':<10} {'mode':<26} {'precision':>9} {'recall':>7} {'extracted':>9} {'labelled':>8}")
+        for mode in ("rules", "rules+encoder", "rules+encoder+gender-vote"):
             for name, row in result[mode].items():
                 if isinstance(row, dict):
-                    typer.echo(f"{name:<10} {mode:<14} {_fmt(row['precision']):>9} {_fmt(row['recall']):>7} "
+                    typer.echo(f"{name:<10} {mode:<26} {_fmt(row['precision']):>9} {_fmt(row['recall']):>7} "
                                f"{row['extracted']:>9} {row['labelled']:>8}")
         _write(result, out)
 

@@ -1,0 +1,81 @@
+"""Search latency and ANN recall benchmark (not a test: it prints numbers for docs/search.md).
+
+    python -m eval.search_bench --data-dir var/eval-cache/<hash> --queries queries.csv [--n 300]
+
+One query at a time, warm: p50/p95 of hybrid search (k=50, products fetched from the store) and
+of each stage; and recall@50 of Chroma's HNSW against exact cosine search over the same vectors.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from catalog.settings import Settings
+from retrieval.search import ProductSearch
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    return {"p50_ms": round(float(np.percentile(samples, 50)), 2), "p95_ms": round(float(np.percentile(samples, 95)), 2)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, required=True, help="folder holding shopassist.db, chroma/, bm25/")
+    parser.add_argument("--queries", type=Path, required=True, help="CSV with a 'query' column")
+    parser.add_argument("--n", type=int, default=300, help="queries to time")
+    parser.add_argument("--k", type=int, default=50)
+    parser.add_argument("--out", type=Path, default=None, help="write the numbers as JSON here")
+    args = parser.parse_args(argv)
+
+    settings = Settings(data_dir=args.data_dir)
+    search = ProductSearch.from_settings(settings)
+    with open(args.queries, newline="", encoding="utf-8") as handle:
+        queries = [row["query"] for row in csv.DictReader(handle)][: args.n]
+    for query in queries[:10]:  # warm up
+        search.search(query, k=args.k)
+
+    stages = {"embed": [], "bm25": [], "chroma": [], "hybrid_total": []}
+    for query in queries:
+        t0 = time.perf_counter()
+        vector = search.embedder.encode([query])[0]
+        t1 = time.perf_counter()
+        search.lexical.search(query, search.fusion.depth)
+        t2 = time.perf_counter()
+        search.vectors.query(vector, search.fusion.depth)
+        t3 = time.perf_counter()
+        search.search(query, k=args.k)
+        t4 = time.perf_counter()
+        for name, value in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            stages[name].append(value * 1000)
+
+    ids = list(search.store.product_hashes())
+    matrix_ids, matrix = [], []
+    for start in range(0, len(ids), 5000):
+        got = search.vectors.vectors(ids[start:start + 5000])
+        matrix_ids += list(got)
+        matrix += list(got.values())
+    matrix = np.stack(matrix)
+    recalls = []
+    for query in queries[:100]:
+        vector = search.embedder.encode([query])[0]
+        exact = {matrix_ids[i] for i in np.argsort(-(matrix @ vector))[: args.k]}
+        approx = {pid for pid, _ in search.vectors.query(vector, args.k)}
+        recalls.append(len(exact & approx) / args.k)
+
+    result = {"products": len(ids), "queries": len(queries), "k": args.k,
+              "latency": {name: percentiles(values) for name, values in stages.items()},
+              "hnsw_recall@50_vs_exact": round(float(np.mean(recalls)), 4)}
+    print(json.dumps(result, indent=2))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""``shopassist train ranker``: data -> split -> fine-tune -> fit the blend -> versioned checkpoint.
+
+Steps, all in :func:`train_ranker`:
+
+1. Load ITEMS and SEQUENCES (columns auto-detected; unknown item ids reported, not fatal).
+2. Split users with a fixed seed: ``test_share`` held out entirely (neither trained nor fitted on: the
+   evaluation's users), ``valid_share`` for fitting the blend, the rest for fine-tuning and counts.
+3. Count popularity and co-occurrence on the training users.
+4. Embed every item once with the item tower (the packaged MiniLM).
+5. Fine-tune the user tower on (context -> next item) examples of the training users
+   (:mod:`ranking.train`), with a progress bar and ETA.
+6. Fit the blend weights on the validation users (:mod:`ranking.blend`).
+7. Write the version folder (:mod:`ranking.checkpoint`) and mark it ``good`` last, so a crash never
+   leaves a half-written checkpoint that serving would pick.
+
+Example::
+
+    ckpt = train_ranker("items.csv", "sequences.csv.gz", Path("var/models/ranker"), TrainConfig(max_steps=50))
+    ckpt.meta["validation"]["bert"]["ndcg@10"]
+"""
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ranking.baselines import CoOccurrence, Popularity
+from ranking.blend import BlendFeatures, fit_blend, ndcg10_from_ranks, target_ranks
+from ranking.checkpoint import (USER_ENCODER_DIR, Checkpoint, ContextSettings, new_version_dir, save_stats,
+                                write_meta)
+from ranking.encoder import RecEncoder
+from ranking.recommender import Recommender
+from ranking.sequences import load_dataset, split_users, user_digest
+from ranking.train import TrainConfig, TrainReport, build_examples, example_loss, fine_tune
+
+log = logging.getLogger(__name__)
+
+
+def train_ranker(items: str | Path, sequences: str | Path, out_root: Path, config: TrainConfig | None = None,
+                 items_map: dict[str, str] | None = None, sequences_map: dict[str, str] | None = None,
+                 test_share: float = 0.15, valid_share: float = 0.10, init: Path | None = None,
+                 max_valid_users: int = 1500, progress: bool = True,
+                 echo: Callable[[str], None] = print) -> Checkpoint:
+    """Train and save one checkpoint version under ``out_root``; returns it (status ``good``).
+
+    Args:
+        items, sequences: the data files (see :mod:`ranking.sequences`).
+        out_root: folder of versions (``<data_dir>/models/ranker`` by default).
+        config: training knobs (:class:`ranking.train.TrainConfig`).
+        items_map, sequences_map: column mappings when names are not auto-detected.
+        test_share, valid_share: user split (seed ``config.seed``).
+        init: start the user tower from this sentence-transformers folder instead of the packaged MiniLM.
+        max_valid_users: cap on validation users used to fit the blend (speed).
+    """
+    config = config or TrainConfig()
+    started = time.perf_counter()
+    data = load_dataset(items, sequences, items_map, sequences_map)
+    echo(data.report())
+    split = split_users(data.users, test_share, valid_share, config.seed)
+    echo(f"users: {len(split.train):,} train, {len(split.valid):,} validation (blend), "
+         f"{len(split.test):,} held out (never used here)")
+    ids = data.item_ids
+    texts = [data.item_text[i] for i in ids]
+    index = {item: n for n, item in enumerate(ids)}
+    train_seqs = [[index[i] for i in data.sequences[u]] for u in split.train]
+    valid_users = list(split.valid)[:max_valid_users]
+    valid_seqs = [[index[i] for i in data.sequences[u]] for u in valid_users]
+    counts = Popularity.fit(train_seqs, len(ids)).counts
+    pairs = CoOccurrence.counts(train_seqs, len(ids))
+    context = ContextSettings(config.words_per_item, config.context_items, config.max_seq_length)
+
+    echo(f"embedding {len(ids):,} items with the item tower ...")
+    item_encoder = RecEncoder.load()
+    vectors = item_encoder.encode_items(texts, batch_size=128, progress=progress, item_words=context.item_words)
+    user_encoder = RecEncoder.load(init, max_seq_length=config.max_seq_length) if init else \
+        RecEncoder.load(max_seq_length=config.max_seq_length)
+    examples = build_examples(data.sequences, data.item_text, ids, config, users=list(split.train))
+    probe = examples[:64]
+    loss_before = example_loss(user_encoder, probe, vectors, config.scale)
+    echo(f"fine-tuning on {len(examples):,} (context -> next item) examples; probe loss {loss_before:.3f}")
+    version = new_version_dir(out_root)
+    if config.max_steps > 0:
+        report = fine_tune(user_encoder, examples, vectors, config, version / "_trainer", progress=progress)
+    else:  # --max-steps 0: keep the --init tower as it is, only refit the blend
+        report = TrainReport(steps=0, seconds=0.0, examples=len(examples), device="none", stopped_by="max_steps=0")
+    shutil.rmtree(version / "_trainer", ignore_errors=True)
+    loss_after = example_loss(user_encoder, probe, vectors, config.scale)
+    echo(f"trained {report.steps} steps in {report.seconds / 60:.1f} min ({report.steps_per_second:.3f} steps/s, "
+         f"{report.device}); probe loss {loss_before:.3f} -> {loss_after:.3f}")
+    user_encoder.model.save(str(version / USER_ENCODER_DIR))
+    save_stats(version, ids, counts, pairs)
+    (version / "split.json").write_text(json.dumps({
+        "seed": config.seed, "test_share": test_share, "valid_share": valid_share,
+        "train": sorted(user_digest(u) for u in split.train),
+        "valid": sorted(user_digest(u) for u in split.valid)}))
+
+    echo(f"fitting the blend on {len(valid_users):,} validation users ...")
+    meta = {"status": "fitting", "created": datetime.now(timezone.utc).isoformat(), "context": asdict(context),
+            "item_encoder": None}
+    write_meta(version, meta)
+    valid_hist = [s[:-1] for s in valid_seqs]
+    valid_tgt = [s[-1] for s in valid_seqs]
+    rec = Recommender.from_checkpoint(Checkpoint(version, meta), ids, texts, vectors, extra_sequences=valid_hist,
+                                      user_encoder=user_encoder)
+    sig = rec.signals(valid_hist)
+    weights, table = fit_blend(BlendFeatures(sig["encoder"], sig["cooccurrence"], sig["popularity"],
+                                             valid_hist, valid_tgt))
+    untrained = Recommender(item_encoder, ids, texts, vectors, rec.popularity, rec.cooccurrence, weights, context)
+    validation = {
+        "users": len(valid_users),
+        "bert-untrained": ndcg10_from_ranks(target_ranks(untrained.encoder_scores(valid_hist), valid_hist, valid_tgt)),
+        "bert-encoder": ndcg10_from_ranks(target_ranks(sig["encoder"], valid_hist, valid_tgt)),
+        "cooccurrence": ndcg10_from_ranks(target_ranks(sig["cooccurrence"], valid_hist, valid_tgt)),
+        "bert": weights.validation_ndcg10, "metric": "ndcg@10"}
+    echo("validation NDCG@10: " + ", ".join(f"{k} {v:.4f}" for k, v in validation.items()
+                                             if isinstance(v, float)))
+    echo(f"blend weights: encoder {weights.encoder}, cooccurrence {weights.cooccurrence}, "
+         f"popularity {weights.popularity}")
+    meta.update({
+        "status": "good", "version": version.name, "blend": weights.to_dict(), "blend_grid_top": table[:10],
+        "train_config": asdict(config), "train_report": report.to_dict(),
+        "probe_loss": {"before": loss_before, "after": loss_after}, "validation": validation,
+        "init": str(init) if init else None,
+        "data": {"items": str(items), "sequences": str(sequences), "n_items": len(ids),
+                 "n_users": len(data.users), "unknown_item_ids": data.unknown_count,
+                 "train_users": len(split.train), "valid_users": len(split.valid), "test_users": len(split.test)},
+        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                    "device": report.device, "torch_threads": config.torch_threads},
+        "total_seconds": round(time.perf_counter() - started, 1)})
+    write_meta(version, meta)
+    echo(f"saved checkpoint {version}")
+    return Checkpoint(version, meta)
+
+
+def validation_summary(ckpt: Checkpoint) -> str:
+    """One line: version, steps, and the validation NDCG@10 of the encoder and the blend."""
+    val = ckpt.meta.get("validation", {})
+    rep = ckpt.meta.get("train_report", {})
+    return (f"{ckpt.version}: {rep.get('steps', '?')} steps, validation NDCG@10 bert {val.get('bert', float('nan')):.4f}"
+            f" / bert-encoder {val.get('bert-encoder', float('nan')):.4f}")
+

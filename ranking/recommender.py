@@ -1,0 +1,159 @@
+"""The BERT recommender as served: score every item for a shopper's history (and query), in one call.
+
+Signals, each a vector over the item vocabulary:
+
+- ``encoder``: cosine between the fine-tuned user tower's vector of the context text (query +
+  newest-first history, :func:`ranking.encoder.context_text`) and the precomputed item vectors;
+- ``cooccurrence``: next-item transitions from the newest history items (:class:`ranking.baselines.CoOccurrence`);
+- ``popularity``: log-popularity scaled to [0, 1].
+
+They are combined by the checkpoint's fitted :class:`ranking.blend.BlendWeights`. Items already in
+the history are excluded by the callers that rank (evaluation, ``recommend``), not here.
+
+Example::
+
+    rec = Recommender.from_checkpoint(ckpt, item_ids, item_texts)   # or ckpt=None: untrained fallback
+    scores = rec.score([rec.index["B000123"]], query=None)          # numpy vector, one per item
+    rec.signals([[rec.index["B000123"]]])["encoder"].shape           # (1, n_items)
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import sparse
+
+from ranking.baselines import CoOccurrence, Popularity
+from ranking.blend import BlendWeights
+from ranking.checkpoint import Checkpoint, ContextSettings
+from ranking.encoder import RecEncoder, context_text
+
+log = logging.getLogger(__name__)
+
+UNTRAINED_WEIGHTS = BlendWeights(encoder=1.0, cooccurrence=0.0, popularity=0.02)
+
+
+def align_stats(ckpt_ids: list[str], counts: np.ndarray, pairs: sparse.csr_matrix,
+                item_ids: list[str]) -> tuple[np.ndarray, sparse.csr_matrix]:
+    """Re-index checkpoint popularity counts and pair counts onto ``item_ids`` (unknown ids get 0)."""
+    index = {item: n for n, item in enumerate(item_ids)}
+    mapping = np.array([index.get(item, -1) for item in ckpt_ids], dtype=np.int64)
+    out_counts = np.zeros(len(item_ids), dtype=np.float32)
+    known = mapping >= 0
+    out_counts[mapping[known]] = counts[known]
+    coo = pairs.tocoo()
+    rows, cols = mapping[coo.row], mapping[coo.col]
+    keep = (rows >= 0) & (cols >= 0)
+    out_pairs = sparse.csr_matrix((coo.data[keep], (rows[keep], cols[keep])), shape=(len(item_ids), len(item_ids)))
+    return out_counts, out_pairs
+
+
+class Recommender:
+    """Scores items for histories given as item indices into ``item_ids``.
+
+    Args:
+        user_encoder: the (fine-tuned) user tower.
+        item_ids, item_texts: the item vocabulary and texts (same order).
+        item_vectors: item-tower vectors, one row per item (L2-normalised).
+        popularity, cooccurrence: the count-based signals over the same vocabulary.
+        weights: the blend.
+        context: how context texts are written.
+        version: checkpoint version, or "untrained".
+    """
+
+    def __init__(self, user_encoder: RecEncoder, item_ids: list[str], item_texts: list[str], item_vectors: np.ndarray,
+                 popularity: Popularity, cooccurrence: CoOccurrence, weights: BlendWeights,
+                 context: ContextSettings, version: str = "untrained"):
+        self.user_encoder = user_encoder
+        self.item_ids = list(item_ids)
+        self.item_texts = list(item_texts)
+        self.index = {item: n for n, item in enumerate(self.item_ids)}
+        self.item_vectors = item_vectors
+        self.popularity = popularity
+        self.cooccurrence = cooccurrence
+        self.weights = weights
+        self.context_settings = context
+        self.version = version
+        self._pop_norm = popularity.normalised()
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Checkpoint | None, item_ids: list[str], item_texts: list[str],
+                        item_vectors: np.ndarray | None = None, extra_sequences: Sequence[Sequence[int]] = (),
+                        extra_counts: np.ndarray | None = None, item_encoder: RecEncoder | None = None,
+                        user_encoder: RecEncoder | None = None) -> "Recommender":
+        """Build the served recommender over a vocabulary.
+
+        Args:
+            ckpt: a checkpoint, or None for the untrained fallback (a warning is logged).
+            item_ids, item_texts: the vocabulary (catalogue products, or an ITEMS file).
+            item_vectors: precomputed item vectors; computed with the item tower when None.
+            extra_sequences: more index sequences to count (e.g. evaluation histories, live events).
+            extra_counts: extra popularity counts per item (e.g. from the event store).
+            item_encoder, user_encoder: already-loaded encoders to reuse.
+        """
+        n_items = len(item_ids)
+        if ckpt is None:
+            log.warning("no trained recommender checkpoint found: using the UNTRAINED MiniLM encoder "
+                        "(train one with `shopassist train ranker`)")
+            context, weights, version = ContextSettings(), UNTRAINED_WEIGHTS, "untrained"
+            counts, pairs = np.zeros(n_items, np.float32), sparse.csr_matrix((n_items, n_items), dtype=np.float32)
+            user_encoder = user_encoder or item_encoder or RecEncoder.load(max_seq_length=context.max_seq_length)
+        else:
+            context, weights, version = ckpt.context, ckpt.blend, ckpt.version
+            counts, pairs = align_stats(*ckpt.stats(), item_ids)
+            user_encoder = user_encoder or RecEncoder.load(ckpt.user_encoder_path, max_seq_length=context.max_seq_length)
+        if item_vectors is None:
+            item_encoder = item_encoder or RecEncoder.load(ckpt.item_encoder_path if ckpt else None)
+            item_vectors = item_encoder.encode_items(item_texts, item_words=context.item_words)
+        if extra_sequences:
+            counts = counts + Popularity.fit(extra_sequences, n_items).counts
+            pairs = pairs + CoOccurrence.counts(extra_sequences, n_items)
+        if extra_counts is not None:
+            counts = counts + np.asarray(extra_counts, np.float32)
+        return cls(user_encoder, item_ids, item_texts, item_vectors, Popularity(counts),
+                   CoOccurrence.from_counts(pairs), weights, context, version)
+
+    # -- the three signals -------------------------------------------------------------------
+    def context_texts(self, histories: Sequence[Sequence[int]], queries: Sequence[str | None] | None = None) -> list[str]:
+        cfg = self.context_settings
+        queries = queries or [None] * len(histories)
+        return [context_text(q, [self.item_texts[i] for i in h[-cfg.context_items:]], cfg.words_per_item,
+                             cfg.context_items) for h, q in zip(histories, queries)]
+
+    def encoder_scores(self, histories: Sequence[Sequence[int]], queries: Sequence[str | None] | None = None,
+                       batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        """Cosine of each context with every item: shape (len(histories), n_items). 0 for an empty context."""
+        texts = self.context_texts(histories, queries)
+        out = np.zeros((len(texts), len(self.item_ids)), dtype=np.float32)
+        rows = [n for n, t in enumerate(texts) if t]
+        if rows:
+            users = self.user_encoder.encode_contexts([texts[n] for n in rows], batch_size=batch_size, progress=progress)
+            out[rows] = users @ self.item_vectors.T
+        return out
+
+    def signals(self, histories: Sequence[Sequence[int]], queries: Sequence[str | None] | None = None,
+                progress: bool = False) -> dict[str, np.ndarray]:
+        """All three signals as (users x items) matrices."""
+        return {"encoder": self.encoder_scores(histories, queries, progress=progress),
+                "cooccurrence": self.cooccurrence.scores_many(histories),
+                "popularity": np.broadcast_to(self._pop_norm, (len(histories), len(self.item_ids)))}
+
+    def score_many(self, histories: Sequence[Sequence[int]], queries: Sequence[str | None] | None = None,
+                   progress: bool = False) -> np.ndarray:
+        """Blended scores, shape (len(histories), n_items)."""
+        sig = self.signals(histories, queries, progress)
+        return self.weights.combine(sig["encoder"], sig["cooccurrence"], sig["popularity"])
+
+    def score(self, history: Sequence[int], query: str | None = None) -> np.ndarray:
+        """Blended scores of every item for one history (indices, oldest first)."""
+        return self.score_many([list(history)], [query])[0]
+
+    def top_k(self, history: Sequence[int], k: int = 10, query: str | None = None) -> list[tuple[str, float]]:
+        """The k best (item id, score) pairs, history items excluded."""
+        scores = self.score(history, query)
+        scores[list(history)] = -np.inf
+        k = min(k, int(np.isfinite(scores).sum()))
+        best = np.argpartition(-scores, k - 1)[:k] if k else np.array([], dtype=int)
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(self.item_ids[i], float(scores[i])) for i in best]

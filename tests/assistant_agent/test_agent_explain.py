@@ -1,0 +1,124 @@
+"""Fact checker, template sentences and the Explainer with LangChain fake chat models."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from assistant.explain import Explainer, clean_sentence, template_sentence
+from assistant.factcheck import FactChecker, HistoryFacts, ItemFacts
+from assistant.llm import LLMProvider
+from catalog.loaders import load_products
+from catalog.records import Attribute, Product
+
+SHOE = Product(id="s1", title="Trail Runner mesh running shoe", brand="Nike", price=69.99, currency="USD",
+               rating=4.5, category=["footwear", "running shoes"],
+               attributes={"colour": Attribute(value="Red"), "size": Attribute(value="10")})
+HISTORY = HistoryFacts(bought_brands=frozenset({"nike"}), seen_brands=frozenset({"nike", "asics"}),
+                       seen_words=frozenset({"trail"}), has_purchases=True, summary="bought Nike trail shoes")
+SLOTS = {"price_max": 80.0, "currency": "USD", "colour": "red", "category": "running shoes"}
+CHECKER = FactChecker(known_brands={"nike", "adidas", "asics", "puma"})
+
+
+def facts(history: HistoryFacts = HISTORY, slots: dict | None = None) -> ItemFacts:
+    return ItemFacts.build(SHOE, "red running shoes under $80", SLOTS if slots is None else slots, history)
+
+
+@pytest.mark.parametrize("sentence", [
+    "Red Nike trail runner at $69.99, under your $80 cap.",
+    "A red mesh running shoe from Nike, rated 4.5/5, in size 10.",
+    "Same brand as the Nike shoes you bought before, and it is red.",
+    "This Nike running shoe costs $69.99.",
+])
+def test_checker_accepts_true_claims(sentence):
+    result = CHECKER.check(sentence, facts())
+    assert result.ok, result.problems
+
+
+@pytest.mark.parametrize("sentence, problem", [
+    ("Red Nike trail runner at $59.99, a bargain.", "price 59.99"),
+    ("Blue Nike running shoe for your run.", "colour 'blue'"),
+    ("An Adidas running shoe in red.", "brand 'adidas'"),
+    ("Nike running shoe in size 12.", "number 12"),
+    ("Nike running shoe rated 4.9 by 2,000 runners.", "number 4.9"),
+    ("Best-selling Nike running shoe in red.", "unverifiable claim"),
+    ("Nike running shoe with free shipping.", "unverifiable claim 'free shipping'"),
+    ("Like the Nike shoes you bought last spring.", "time reference 'last spring'"),
+    ("It is great.", "does not mention this item"),
+    ("Nike runner. Also red.", "more than one sentence"),
+    ("The Zoomfly Nike running shoe in red.", "name 'Zoomfly'"),
+])
+def test_checker_rejects_false_claims(sentence, problem):
+    result = CHECKER.check(sentence, facts())
+    assert not result.ok and any(problem in p for p in result.problems), result.problems
+
+
+def test_history_claims_need_history():
+    assert not CHECKER.check("Nike running shoe like the ones you bought.", facts(HistoryFacts())).ok
+    viewed_only = HistoryFacts(seen_brands=frozenset({"nike"}), seen_words=frozenset({"shoe"}))
+    result = CHECKER.check("A Nike running shoe like the ones you bought.", facts(viewed_only))
+    assert any("purchase" in p for p in result.problems)
+
+
+def test_budget_claim_needs_a_cap_the_price_meets():
+    assert not CHECKER.check("Nike running shoe within your budget.", facts(slots={})).ok
+    over = ItemFacts.build(SHOE, "shoes under $50", {"price_max": 50.0, "currency": "USD"})
+    assert any("above the cap" in p for p in CHECKER.check("Nike running shoe, under your $50 budget.", over).problems)
+
+
+def test_converted_price_is_a_verified_fact():
+    gbp = Product(id="g", title="Wooden train", brand="Plan Toys", price=10.0, currency="GBP")
+    f = ItemFacts.build(gbp, "train under $20", {"price_max": 20.0, "currency": "USD"})
+    assert CHECKER.check("Wooden train at $12.70, under your $20 budget.", f).ok
+
+
+def test_templates_always_pass_on_real_records(mini_catalog_path):
+    products = load_products(mini_catalog_path).products
+    brands = {p.brand.lower() for p in products if p.brand}
+    checker = FactChecker(brands)
+    for slots in ({}, {"price_max": 1000, "currency": "INR", "colour": "red"}, {"price_max": 20, "currency": "GBP"},
+                  {"brands": ["learning curve"], "size": "4.5"}):
+        for product in products:
+            f = ItemFacts.build(product, "something nice", slots, HISTORY)
+            sentence = template_sentence(f)
+            assert checker.check(sentence, f).ok, (sentence, checker.check(sentence, f).problems)
+
+
+def test_template_mentions_verified_facts():
+    text = template_sentence(facts())
+    assert "$69.99" in text and "$80.00 budget" in text and "red" in text and "Nike" in text
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ('Sentence: "Red Nike shoe at $69.99." More text', "Red Nike shoe at $69.99."),
+    ("\n\n- Nike shoe, red\nsecond line", "Nike shoe, red."),
+    ("", ""),
+])
+def test_clean_sentence(raw, expected):
+    assert clean_sentence(raw) == expected
+
+
+@pytest.mark.parametrize("outputs, source", [
+    (["Red Nike running shoe at $69.99, under your $80 cap."], "llm"),
+    (['{"half": "json'], "template"),                       # garbage
+    ([""], "template"),                                      # empty
+    (["Nike running shoe at $19.99, a steal!"], "template"),  # invented price: rejected
+    (["As an AI I cannot browse products?"], "template"),
+])
+def test_explainer_keeps_only_checked_llm_sentences(outputs, source):
+    explainer = Explainer(LLMProvider(chat_model=FakeListChatModel(responses=outputs)), CHECKER.known_brands)
+    sentence, got, check = explainer.explain(facts())
+    assert got == source
+    assert CHECKER.check(sentence, facts()).ok
+    assert explainer.stats.llm_attempted == 1 and explainer.stats.llm_passed == int(source == "llm")
+
+
+def test_explainer_survives_llm_errors():
+    class Broken:
+        def generate(self, *a, **k):
+            raise RuntimeError("model file missing")
+
+    explainer = Explainer(Broken(), CHECKER.known_brands)
+    sentence, source, check = explainer.explain(facts())
+    assert source == "template" and explainer.stats.llm_errors == 1 and json.dumps(sentence)
