@@ -6,8 +6,7 @@ One obvious call::
     hits = search.search("red running shoes", filters=SearchFilters(price_max=80, currency="USD"), k=10)
     hits[0].product.title, hits[0].scores   # {'bm25': 7.1, 'dense': 0.62, 'hybrid': 0.031}
 
-Fusion is weighted reciprocal rank fusion (Cormack et al. 2009) with weights and depth tuned on
-Home Depot judgments (docs/search.md). Filters are applied to the fused candidates; when they
+Fusion (``retrieval.fusion``) is tuned on Home Depot judgments (docs/search.md). Filters are applied to the fused candidates; when they
 leave fewer than ``k``, the search goes deeper once.
 """
 from __future__ import annotations
@@ -20,6 +19,7 @@ from catalog.records import Product
 from catalog.settings import Settings
 from catalog.store import Store
 from retrieval.embedder import Embedder
+from retrieval.fusion import FusionConfig, fuse
 from retrieval.lexical_index import LexicalIndex
 from retrieval.vector_index import VectorIndex, open_client
 
@@ -76,16 +76,6 @@ class SearchHit:
     scores: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class FusionConfig:
-    """Weighted RRF: score = sum_s weight_s / (k + rank_s). Tuned values in docs/search.md."""
-
-    k: int = 60
-    bm25_weight: float = 1.0
-    dense_weight: float = 1.0
-    depth: int = 200  # candidates taken from each system
-
-
 class ProductSearch:
     """BM25 + dense search over the products of one store."""
 
@@ -125,13 +115,7 @@ class ProductSearch:
         lexical = self.lexical.search(query, depth) if (self.lexical and mode != "dense") else []
         dense = self.vectors.query(self.embedder.encode([query])[0], depth) if mode != "bm25" else []
         raw = {"bm25": dict(lexical), "dense": dict(dense)}
-        if mode == "hybrid":
-            fused: dict[str, float] = {}
-            for system, weight in (("bm25", self.fusion.bm25_weight), ("dense", self.fusion.dense_weight)):
-                for rank, pid in enumerate(raw[system]):
-                    fused[pid] = fused.get(pid, 0.0) + weight / (self.fusion.k + rank + 1)
-        else:
-            fused = raw[mode]
+        fused = fuse(lexical, dense, self.fusion) if mode == "hybrid" else raw[mode]
         return sorted(fused, key=fused.__getitem__, reverse=True), fused, raw
 
     def _ranked(self, query: str, mode: Mode, depth: int, filters: SearchFilters, k: int) -> list[SearchHit]:
