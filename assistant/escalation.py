@@ -8,9 +8,11 @@ reason                      fires when
 ``shopper_request``         the intent is ``contact_human_agent`` / ``contact_customer_service``, or the
                             message asks for a person ("talk to a human", "real person", "agent")
 ``negative_sentiment``      :func:`sentiment` ≤ ``-0.6`` (strong anger/frustration), or a ``complaint``
-``payment_problem``         ``payment_issue`` (a charge, a declined card): the assistant cannot see payments
+``payment_problem``         ``payment_issue``, or the message describes one ("charged twice", "card
+                            declined"): the assistant cannot see payments
 ``order_problem``           order actions the assistant cannot do (track, cancel, change, refund status,
-                            invoices, address change of an order) — it has no access to orders
+                            invoices, address change of an order), or a non-shopping message describing
+                            one ("where is my parcel", "order arrived damaged") — it has no access to orders
 ``repeated_failure``        this turn and the one before it were not useful (no products, no policy
                             answer), i.e. ``failed_turns >= 2``
 ==========================  ============================================================================
@@ -33,14 +35,24 @@ SHOPPER_REQUEST_INTENTS = ("contact_human_agent", "contact_customer_service")
 PAYMENT_INTENTS = ("payment_issue",)
 ORDER_INTENTS = ("track_order", "cancel_order", "change_order", "track_refund", "get_refund", "get_invoice",
                  "check_invoice", "change_shipping_address")
+_SHOPPING = ("search", "refine", "compare", "product_question", "recommend")
 REASONS = ("shopper_request", "negative_sentiment", "payment_problem", "order_problem", "repeated_failure")
 NEGATIVE_THRESHOLD = -0.6
-MIN_CONFIDENCE = 0.5
+MIN_CONFIDENCE = 0.3
 
 _HUMAN = re.compile(r"\b(talk|speak|chat|connect|transfer|put)\b.{0,30}\b(human|person|agent|someone|somebody|"
                     r"representative|operator|manager|supervisor|staff|people)\b|\b(real|live|actual) "
                     r"(person|human|agent)\b|\bhuman (agent|being)\b",
                     re.IGNORECASE)
+_ORDER_PROBLEM = re.compile(
+    r"\b(where(?: is|'s)|track|late|delayed|missing|lost|stuck|cancel|change|damaged|broken|wrong)\b.{0,40}"
+    r"\b(order|parcel|package|delivery|shipment)\b|\b(order|parcel|package|delivery|shipment)\b.{0,40}"
+    r"\b(late|delayed|missing|lost|stuck|not arrived|hasn't arrived|never arrived|didn't arrive|never came|"
+    r"damaged|broken|wrong)\b", re.IGNORECASE)
+_PAYMENT_PROBLEM = re.compile(
+    r"\b(charged (twice|two times|double)|double[- ]charged|card (was |got |is )?(declined|rejected)|"
+    r"payment (failed|declined|didn't go through|did not go through|was rejected)|unknown charge|"
+    r"don't recogni[sz]e (a|the|this) charge|overcharged)\b", re.IGNORECASE)
 _NEGATIVE = {
     "useless": 0.6, "terrible": 0.6, "awful": 0.6, "horrible": 0.6, "worst": 0.7, "hate": 0.6, "angry": 0.6,
     "furious": 0.8, "ridiculous": 0.5, "unacceptable": 0.7, "disgusting": 0.7, "pathetic": 0.7, "scam": 0.8,
@@ -111,9 +123,9 @@ def decide(message: str, intent: str | None, failed_turns: int = 0,
         return EscalationDecision("shopper_request", intent, mood)
     if mood <= NEGATIVE_THRESHOLD or (intent == "complaint" and sure):
         return EscalationDecision("negative_sentiment", intent, mood)
-    if intent in PAYMENT_INTENTS and sure:
+    if intent in PAYMENT_INTENTS and sure or _PAYMENT_PROBLEM.search(message or ""):
         return EscalationDecision("payment_problem", intent, mood)
-    if intent in ORDER_INTENTS and sure:
+    if intent in ORDER_INTENTS and sure or (intent not in _SHOPPING and _ORDER_PROBLEM.search(message or "")):
         return EscalationDecision("order_problem", intent, mood)
     if failed_turns >= 2:
         return EscalationDecision("repeated_failure", intent, mood)
