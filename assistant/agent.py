@@ -210,7 +210,8 @@ class ShoppingAssistant:
         state.last_order_id = request.slots.order_id or state.last_order_id
         from assistant.intents import SHOPPING_INTENTS
 
-        if request.intent in SHOPPING_INTENTS:
+        nothing_shown = request.intent in ("compare", "product_question") and not state.dialogue.shown
+        if request.intent in SHOPPING_INTENTS and not nothing_shown:
             yield from self._shopping_turn(turn)
         else:
             yield self._service_turn(turn)
@@ -241,7 +242,11 @@ class ShoppingAssistant:
         yield reply
 
     def _service_turn(self, turn: TurnContext) -> Reply:
-        """Customer service, small talk and anything else: policy quotes, escalation, or "I don't know"."""
+        """Customer service, small talk and anything else: policy quotes, escalation, or "I don't know".
+
+        A question about "the first one" with nothing shown yet also lands here: it is usually a
+        store question ("what is your policy on ..."), answered from the knowledge base or not at all.
+        """
         request, state = turn.request, turn.state
         reply = Reply(session_id=turn.session_id, intent=request.intent, slots=state.dialogue.reply_slots(request))
         answer = None

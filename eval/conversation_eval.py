@@ -159,7 +159,7 @@ def evaluate_conversations(data: str | Path, runner: Any, limit: int | None = No
                          "llm_share": round(explanations["llm"] / explanations["shown"], 4) if explanations["shown"]
                          else None},
         "latency_s": {"p50": round(statistics.median(latencies), 4) if latencies else None,
-                      "p90": round(sorted(latencies)[int(0.9 * (len(latencies) - 1))], 4) if latencies else None},
+                      "p90": round(sorted(latencies)[max(0, -(-9 * len(latencies) // 10) - 1)], 4) if latencies else None},
         "llm_calls": getattr(runner, "llm_calls", 0),
         "intent_confusions": [{"expected": e, "got": g, "n": n} for (e, g), n in confusion.most_common(20)],
         "failures": failures[:60],

@@ -27,7 +27,6 @@ Example::
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -72,23 +71,6 @@ def summarise(per_user: dict[str, list[float]]) -> dict[str, float]:
     return {m: round(float(np.mean(v)), 5) if v else 0.0 for m, v in per_user.items()}
 
 
-def _item_vectors(encoder, ids: list[str], texts: list[str], cache_dir: Path | None, item_words: int) -> np.ndarray:
-    """Item vectors of the item tower, cached by a hash of the texts (and model path) when possible."""
-    digest = hashlib.sha256(("\n".join(f"{i}\t{t}" for i, t in zip(ids, texts)) + f"|{encoder.path}|{item_words}")
-                            .encode()).hexdigest()[:20]
-    path = cache_dir / f"items-{digest}.npy" if cache_dir else None
-    if path and path.exists():
-        return np.load(path)
-    vectors = encoder.encode_items(texts, batch_size=128, progress=True, item_words=item_words)
-    if path:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.save(path, vectors)
-        except OSError as exc:  # a read-only model folder is fine
-            log.info("could not cache item vectors in %s: %s", path, exc)
-    return vectors
-
-
 def evaluate_recommenders(items: str | Path, sequences: str | Path, model: str | Path,
                           items_map: dict[str, str] | None = None, sequences_map: dict[str, str] | None = None,
                           max_users: int | None = None, chunk: int = 256, threads: int | None = None,
@@ -97,7 +79,7 @@ def evaluate_recommenders(items: str | Path, sequences: str | Path, model: str |
     import torch
 
     from ranking.checkpoint import Checkpoint
-    from ranking.encoder import RecEncoder, history_vector
+    from ranking.encoder import RecEncoder, cached_item_vectors, history_vector
     from ranking.recommender import Recommender
     from ranking.sequences import load_dataset, user_digest
 
@@ -122,7 +104,7 @@ def evaluate_recommenders(items: str | Path, sequences: str | Path, model: str |
     histories, targets = [s[:-1] for s in seqs], [s[-1] for s in seqs]
 
     item_encoder = RecEncoder.load(ckpt.item_encoder_path)
-    vectors = _item_vectors(item_encoder, ids, texts, ckpt.path / "cache", ckpt.context.item_words)
+    vectors = cached_item_vectors(item_encoder, ids, texts, ckpt.path.parent / "cache", ckpt.context.item_words)
     rec = Recommender.from_checkpoint(ckpt, ids, texts, vectors, extra_sequences=histories, item_encoder=item_encoder)
     untrained = Recommender(item_encoder, ids, texts, vectors, rec.popularity, rec.cooccurrence, rec.weights,
                             rec.context_settings, "untrained")

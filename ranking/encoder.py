@@ -19,6 +19,7 @@ Example::
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Sequence
@@ -141,3 +142,23 @@ def history_vector(item_vectors: np.ndarray, history: Sequence[int], decay: floa
     vec = (weights[:, None] * item_vectors[recent]).sum(axis=0)
     norm = float(np.linalg.norm(vec))
     return (vec / norm).astype(np.float32) if norm > 0 else vec.astype(np.float32)
+
+
+def cached_item_vectors(encoder: RecEncoder, ids: Sequence[str], texts: Sequence[str], cache_dir: Path | None,
+                        item_words: int = DEFAULT_ITEM_WORDS, progress: bool = True) -> np.ndarray:
+    """Item vectors of ``encoder``, cached as ``items-<digest>.npy`` in ``cache_dir`` (digest of ids, texts,
+    model path and ``item_words``), so training and every evaluation of the same items encode them once."""
+    payload = "\n".join(f"{i}\t{t}" for i, t in zip(ids, texts)) + f"|{encoder.path}|{item_words}"
+    path = cache_dir / f"items-{hashlib.sha256(payload.encode()).hexdigest()[:20]}.npy" if cache_dir else None
+    if path is not None and path.exists():
+        vectors = np.load(path)
+        if vectors.shape[0] == len(ids):
+            return vectors
+    vectors = encoder.encode_items(list(texts), batch_size=128, progress=progress, item_words=item_words)
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, vectors)
+        except OSError as exc:  # a read-only model folder is fine
+            log.info("could not cache item vectors in %s: %s", path, exc)
+    return vectors

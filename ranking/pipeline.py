@@ -34,7 +34,7 @@ from ranking.baselines import CoOccurrence, Popularity
 from ranking.blend import BlendFeatures, fit_blend, ndcg10_from_ranks, target_ranks
 from ranking.checkpoint import (USER_ENCODER_DIR, Checkpoint, ContextSettings, new_version_dir, save_stats,
                                 write_meta)
-from ranking.encoder import RecEncoder
+from ranking.encoder import RecEncoder, cached_item_vectors
 from ranking.recommender import Recommender
 from ranking.sequences import load_dataset, split_users, user_digest
 from ranking.train import TrainConfig, TrainReport, build_examples, example_loss, fine_tune
@@ -77,7 +77,7 @@ def train_ranker(items: str | Path, sequences: str | Path, out_root: Path, confi
 
     echo(f"embedding {len(ids):,} items with the item tower ...")
     item_encoder = RecEncoder.load()
-    vectors = item_encoder.encode_items(texts, batch_size=128, progress=progress, item_words=context.item_words)
+    vectors = cached_item_vectors(item_encoder, ids, texts, out_root / "cache", context.item_words, progress)
     user_encoder = RecEncoder.load(init, max_seq_length=config.max_seq_length) if init else \
         RecEncoder.load(max_seq_length=config.max_seq_length)
     examples = build_examples(data.sequences, data.item_text, ids, config, users=list(split.train))

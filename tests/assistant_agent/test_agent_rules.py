@@ -30,7 +30,7 @@ def test_escalation_reasons(message, intent, failed, reason):
 @pytest.mark.parametrize("message, intent, failed, confidence", [
     ("red shoes under $80", "search", 0, 0.9),
     ("what is your return policy", "check_refund_policy", 1, 0.9),
-    ("where is my order", "track_order", 0, 0.3),     # a shaky guess opens no ticket
+    ("how do orders work here", "track_order", 0, 0.2),  # a shaky guess opens no ticket
     ("thanks, that's great", "chitchat", 1, 0.9),
 ])
 def test_no_escalation(message, intent, failed, confidence):
