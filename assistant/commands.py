@@ -69,12 +69,16 @@ def _interactive(assistant, session: str, user: str | None) -> None:
             print(f"assistant> {info.message}")
             continue
         try:
-            shown = False
+            shown: dict[str, str] = {}
             for reply in assistant.respond_stream(session, message, user_id=user):
-                if not shown or reply.final:
-                    _print_reply(reply) if reply.final or not reply.products else print(
-                        f"assistant> {reply.reply} (finding explanations…)")
-                    shown = True
+                if not shown:
+                    _print_reply(reply)  # products with template explanations, right away
+                    shown = {p.id: p.explanation for p in reply.products}
+                    continue
+                for i, pick in enumerate(reply.products, 1):  # LLM sentences that passed the checker
+                    if shown.get(pick.id) != pick.explanation:
+                        print(f"  {i}. {pick.explanation}  [{pick.explanation_source}]")
+                        shown[pick.id] = pick.explanation
         except AssistantInputError as exc:
             print(f"(not sent: {exc})")
 

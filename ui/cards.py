@@ -13,9 +13,9 @@ from assistant.types import Reply
 
 MAX_CARDS = 5
 _SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "INR": "₹"}
-_SCORE_NAMES = {"query": "matches your request", "bm25": "keyword match", "dense": "meaning match",
-                "hybrid": "search relevance", "affinity": "fits your history", "popularity": "popular",
-                "recommender": "recommender"}
+_SCORE_NAMES = {"query_relevance": "matches your request", "personal_affinity": "fits your history",
+                "cooccurrence": "bought together with your items", "popularity": "popular with shoppers",
+                "bm25": "keyword match", "dense": "meaning match", "hybrid": "search relevance"}
 
 
 def money(price: float | None, currency: str | None) -> str:

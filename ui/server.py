@@ -148,7 +148,7 @@ def create_app(settings: Settings | None = None, backend: ShopBackend | None = N
     _add_probes(app)
     app.include_router(build_router())
     app.add_middleware(RequestLogMiddleware, max_body_bytes=MAX_BODY_BYTES)
-    blocks = build_blocks(backend, load_shoppers(shoppers_path))
+    blocks = build_blocks(backend, load_shoppers(shoppers_path), limiter=limiter, limit=app.state.shop.limits.session)
     return gr.mount_gradio_app(app, blocks, path="/", css=CSS, footer_links=["api"], show_error=False)
 
 
@@ -158,5 +158,6 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
 
     app = create_app(settings)
     print(f"shopassist is running at http://{host}:{port}/  (API: http://{host}:{port}/docs)", flush=True)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning",
-                timeout_graceful_shutdown=int(SHUTDOWN_DRAIN_SECONDS))
+    # Open browser tabs hold a Gradio heartbeat stream, so connections are given 10 s to close;
+    # writes still running after that are waited for by the lifespan (WriteTracker.drain).
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", timeout_graceful_shutdown=10)

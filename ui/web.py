@@ -20,6 +20,7 @@ import gradio as gr
 
 from ui.backend import NotReady, ShopBackend, effective_user
 from ui.cards import MAX_CARDS, card_updates, cart_markdown, details_markdown, reply_markdown
+from ui.ratelimit import Limit, RateLimiter
 from ui.shoppers import DemoShopper
 
 log = logging.getLogger("shopassist.web")
@@ -50,8 +51,14 @@ def new_session(user_id: str | None) -> dict[str, Any]:
             "products": [], "cart": [], "escalation": None}
 
 
-def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper]) -> gr.Blocks:
-    """The page. ``backend`` and ``shoppers`` are captured by the handlers (no globals)."""
+def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper], limiter: RateLimiter | None = None,
+                 limit: Limit | None = None) -> gr.Blocks:
+    """The page. ``backend``, ``shoppers`` and the rate limiter are captured by the handlers (no globals).
+
+    Args:
+        limiter, limit: when given, each browser session may send ``limit`` chat messages per window
+            (the same per-session limit as the API).
+    """
     choices = [("Anonymous shopper", "")] + [(s.label, s.id) for s in shoppers]
 
     with gr.Blocks(title="shopassist", analytics_enabled=False) as blocks:
@@ -109,6 +116,13 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper]) -> gr.Blocks
                 return
             history = list(history or []) + [{"role": "user", "content": text},
                                              {"role": "assistant", "content": WORKING}]
+            if limiter is not None and limit is not None:
+                decision = limiter.hit("session", state["session_id"], limit)
+                if not decision.allowed:
+                    history[-1] = {"role": "assistant", "content": "You are sending messages very fast; please "
+                                   f"wait {decision.retry_after_s:.0f} s and try again."}
+                    yield history, "", state, "Done.", gr.skip(), *[gr.skip()] * len(cards)
+                    return
             yield history, "", state, "Working on it…", gr.skip(), *[gr.skip()] * len(cards)
             user = effective_user(state["session_id"], state["user_id"])
             timer_update: Any = gr.skip()
@@ -124,16 +138,18 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper]) -> gr.Blocks
             except NotReady as exc:
                 history[-1] = {"role": "assistant", "content": f"The assistant is still starting ({exc}). "
                                                                "Please try again in a few seconds."}
-                yield history, "", state, "", timer_update, *[gr.skip()] * len(cards)
+                yield history, "", state, "Failed: still starting.", timer_update, *[gr.skip()] * len(cards)
             except Exception:  # noqa: BLE001 - the shopper gets a message, the log gets the trace
                 log.exception("chat turn failed")
                 history[-1] = {"role": "assistant", "content": "Sorry, something went wrong on our side. "
                                                                "Please try again, or talk to a person."}
-                yield history, "", state, "", timer_update, *[gr.skip()] * len(cards)
+                yield history, "", state, "Failed: see the server log.", timer_update, *[gr.skip()] * len(cards)
 
         chat_inputs, chat_outputs = [msg, chat, sess], [chat, msg, sess, status, timer, *cards]
-        send.click(respond, chat_inputs, chat_outputs, show_progress="minimal")
-        msg.submit(respond, chat_inputs, chat_outputs, show_progress="minimal")
+        # A message sent while a turn is still writing explanations runs right after it ("always_last").
+        for trigger in (send.click, msg.submit):
+            trigger(respond, chat_inputs, chat_outputs, show_progress="minimal", show_progress_on=[chat],
+                    trigger_mode="always_last", concurrency_id="chat")
 
         def make_action(slot: int, kind: str):
             def act(state: dict):
@@ -169,7 +185,7 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper]) -> gr.Blocks
         for i in range(MAX_CARDS):
             for button, (_, kind, _) in zip(card_buttons[i], CARD_ACTIONS):
                 button.click(make_action(i, kind), [sess], [sess, status, cart, details, *cards],
-                             show_progress="hidden")
+                             show_progress="hidden", concurrency_limit=8)
 
         def talk_to_person(history: list[dict], state: dict):
             if state is None:
@@ -181,10 +197,13 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper]) -> gr.Blocks
                 return gr.skip(), gr.skip(), gr.skip(), f"Please try again in a moment ({exc})."
             state["escalation"] = info.id
             text = info.message or "I've asked a person from our team to join; their replies will appear here."
-            history = list(history or []) + [{"role": "assistant", "content": f"{text} (ticket #{info.id})"}]
+            if f"#{info.id}" not in text and f"is {info.id}" not in text:
+                text = f"{text} (ticket #{info.id})"
+            history = list(history or []) + [{"role": "assistant", "content": text}]
             return history, state, gr.Timer(active=True), f"Ticket #{info.id} opened: a person will answer here."
 
-        talk.click(talk_to_person, [chat, sess], [chat, sess, timer, status])
+        talk.click(talk_to_person, [chat, sess], [chat, sess, timer, status], show_progress_on=[status],
+                   concurrency_limit=8)
 
         def poll(history: list[dict], state: dict):
             if not state or not state.get("escalation"):
@@ -198,6 +217,6 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper]) -> gr.Blocks
             return list(history or []) + [{"role": "assistant", "content": f"**Customer service:** {m}"}
                                           for m in messages]
 
-        timer.tick(poll, [chat, sess], [chat], show_progress="hidden")
+        timer.tick(poll, [chat, sess], [chat], show_progress="hidden", concurrency_limit=16)
     blocks.queue(default_concurrency_limit=4)
     return blocks

@@ -197,3 +197,11 @@ def test_two_concurrent_sessions_do_not_share_state(make_assistant):
     assert "thomas" not in str(state_a).lower()
     assert all("thomas" not in m.content for m in assistant.conversations.transcript("iso-a"))
     assert all("bellies" not in m.content for m in assistant.conversations.transcript("iso-b") if m.role == "user")
+
+
+def test_uses_ranking_when_available(make_assistant, session_id):
+    pytest.importorskip("ranking.ranker")
+    assistant = make_assistant(None, ranker=None)  # None: load ranking.ranker.Ranker from the settings
+    reply = assistant.respond(session_id, "red bellies under 1000 rupees", user_id="ranked-shopper")
+    assert assistant.ranker is not None and reply.products
+    assert {"query_relevance", "personal_affinity", "popularity"} <= set(reply.products[0].scores)

@@ -1,4 +1,4 @@
-"""Property-based tests against the OpenAPI schema (schemathesis): no input gives a 500.
+"""Property-based tests against the OpenAPI schema (schemathesis, positive and negative inputs): no 500.
 
 Cases carry a valid agent key and, where the case names a session, that session's valid token,
 so the generated inputs reach the handlers rather than stopping at 401.
@@ -9,6 +9,7 @@ import json
 
 import pytest
 import schemathesis
+from schemathesis import GenerationMode
 from hypothesis import HealthCheck, settings as hsettings
 
 from catalog.settings import Settings
@@ -21,6 +22,8 @@ USER_KEY = "schema-user-key"
 APP = create_app(Settings(data_dir="var/test-schema", agent_api_key=AGENT_KEY, user_id_key=USER_KEY),
                  backend=FakeBackend(), limits=ROOMY, warm=False)
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+# Valid and invalid inputs both: bad input must get a 4xx, never a 500.
+schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 TOKENS = SessionTokens(USER_KEY)
 
 

@@ -1,4 +1,4 @@
-"""``uvicorn fake_server:create_fake_app --factory --app-dir tests/ui``: the real server on the fake backend
+"""``uvicorn ui_fake_server:create_fake_app --factory --app-dir tests/ui``: the real server on the fake backend
 (used by the fast browser test and for poking at the page without models)."""
 from __future__ import annotations
 
