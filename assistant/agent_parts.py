@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -72,6 +73,7 @@ class TurnContext:
     ticket: Any = None
     request: Any = None
     useful: bool | None = None  # set by a step that knows whether the turn helped
+    relaxed: bool = False  # the category filter was dropped to find anything
 
 
 class Components:
@@ -89,6 +91,10 @@ class Components:
     def __init__(self, settings: Settings, chat_model: Any = None, policy_paths: list | None = None,
                  bitext_train: str | None = None, store: Store | None = None, search: Any = None,
                  ranker: Any = None, understander: Any = None, knowledge: Any = None, llm: Any = None):
+        # llama.cpp runs its threads through OpenMP; spinning OpenMP workers collapse on a busy 2-core
+        # machine (measured: SmolLM2 30-token answer 6.2 CPU-s spinning vs 1.05 CPU-s passive). Must be set
+        # before llama_cpp is first imported; an explicit OMP_WAIT_POLICY in the environment wins.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self.settings = settings
         self.store = store or Store.from_settings(settings)
         self.policy_paths = policy_paths
@@ -129,6 +135,10 @@ class Components:
                         from ranking.ranker import Ranker
 
                         self._ranker = Ranker.from_settings(self.settings, self.store, embedder=self.search.embedder)
+                        # warm the item vectors now (recommend() loads/encodes the whole catalogue once
+                        # per catalogue version, saved on disk); otherwise re-ranking encodes the
+                        # unseen candidates inside a shopper's turn (measured: 5-11 s on a busy machine)
+                        self._ranker.recommend(None, 1)
                     except Exception as exc:  # noqa: BLE001 - ranking is optional: fall back to retrieval order
                         log.warning("ranking unavailable (%s); using retrieval order", exc)
                         self._ranker = None
@@ -164,7 +174,10 @@ class Components:
             with self._lock:
                 if self._explainer is None:
                     vocab = getattr(self.understander, "vocab", None)
-                    self._explainer = Explainer(self.llm, known_brands=getattr(vocab, "brands", ()))
+                    # brands that are ordinary words ("unique", "classic") are checked only when written
+                    # capitalised, by the checker's name rule
+                    brands = set(getattr(vocab, "brands", ())) - set(getattr(vocab, "ambiguous_brands", ()))
+                    self._explainer = Explainer(self.llm, known_brands=brands)
         return self._explainer
 
     # -- what a turn calls -------------------------------------------------------------------
@@ -221,6 +234,9 @@ class Components:
         else:
             items = self._find(turn, dialogue, request, page_size)
             reply.reply = search_summary(len(items), slots, dialogue.page)
+            if turn.relaxed:
+                reply.reply = (f"No {slots.get('category')} match all of that, so I looked beyond that category. "
+                               f"{reply.reply}")
             state.dialogue = remember_shown(dialogue, [p for p, _, _ in items])
         facts = []
         llm_worthy = request.intent not in ("compare", "product_question")  # there the reply is the answer
@@ -242,6 +258,12 @@ class Components:
             return [(r.product, r.score, dict(r.scores or {})) for r in ranker.recommend(turn.user, page_size)]
         filters = SearchFilters(**dialogue.filter_kwargs())
         hits = self.search.search(query, filters=filters, k=self.settings.rerank_candidates)
+        if not hits and filters.category:
+            # a category word is a hint, not a promise: catalog paths rarely use the shopper's noun
+            # ("lego sets" vs "Characters & Brands > LEGO"). Price, brand and colour stay hard.
+            relaxed = SearchFilters(**{**dialogue.filter_kwargs(), "category": None})
+            hits = self.search.search(query, filters=relaxed, k=self.settings.rerank_candidates)
+            turn.relaxed = bool(hits)
         want = max(page_size, 20) if dialogue.slots.sort else page_size
         if ranker is not None and hits:
             try:

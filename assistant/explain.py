@@ -5,7 +5,9 @@ Two sources, one rule — nothing reaches the shopper unless every fact in it is
 * :func:`template_sentence` builds a sentence from verified facts only (price against the cap,
   colour, brand asked for, size, same brand as something bought, rating). Instant; used for the first
   streamed reply and as the fallback.
-* :class:`Explainer` asks the LLM for one short sentence per pick (prompt ≈ 80 tokens), cleans it,
+* :class:`Explainer` asks the LLM for one short sentence per pick (prompt ≈ 80 tokens, the product
+  line last so llama.cpp reuses the evaluated prefix across picks; decoding stops at the first
+  sentence end), cleans it,
   runs :class:`assistant.factcheck.FactChecker`, and keeps it only when every claim passes;
   otherwise the template sentence is used. :attr:`Explainer.stats` counts how many LLM sentences
   passed — the number reported in docs/assistant.md.
@@ -22,7 +24,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import desc, select
 
@@ -32,6 +34,7 @@ from catalog.currency import convert, format_price
 
 SYSTEM_PROMPT = ("You tell a shopper in ONE short sentence (max 25 words) why a product fits their request. "
                  "Use only the facts given. Never invent numbers, brands, colours, sizes, ratings or offers.")
+_SENTENCE_END = re.compile(r"[.!?][\"”')]?\s")  # a sentence end *followed by* more text ("$69." is not one)
 _PREFIXES = re.compile(r"^\s*(?:sure[,!.]?\s*|here(?:'s| is) (?:the|a|one)? ?sentence:?\s*|sentence:\s*|"
                        r"explanation:\s*|answer:\s*|[-*•\d.)\s]+)", re.IGNORECASE)
 
@@ -43,6 +46,7 @@ class ExplainStats:
     llm_attempted: int = 0
     llm_passed: int = 0
     llm_errors: int = 0
+    rejected: list = field(default_factory=list)  # the last 50 (sentence, problems), for diagnosis
 
     @property
     def pass_rate(self) -> float:
@@ -127,7 +131,7 @@ def _prompt(facts: ItemFacts) -> list[tuple[str, str]]:
               and v not in (None, [], "")}
     if wanted:
         lines.append("Wanted: " + "; ".join(f"{k}={v}" for k, v in wanted.items()))
-    product = [f"title: {p.title[:90]}"]
+    product = [f"title: {_short_title(p.title, 14)}".rstrip("…")]  # whole words: a cut word reads as a name
     if p.brand:
         product.append(f"brand: {p.brand}")
     if p.price is not None:
@@ -137,9 +141,11 @@ def _prompt(facts: ItemFacts) -> list[tuple[str, str]]:
             product.append(f"{key}: {p.attribute(key)}")
     if p.rating is not None:
         product.append(f"rating: {p.rating:g}/5")
-    lines.append("Product: " + "; ".join(product))
     if facts.history.summary:
         lines.append(f"Shopper history: {facts.history.summary}")
+    # the product line comes last: the lines above are the same for every pick of a turn, so llama.cpp
+    # reuses their evaluated prefix and only the product line is prefilled for picks 2, 3, ...
+    lines.append("Product: " + "; ".join(product))
     lines.append("One sentence:")
     return [("system", SYSTEM_PROMPT), ("user", "\n".join(lines))]
 
@@ -173,6 +179,25 @@ class Explainer:
         self.stats = ExplainStats()
         self._lock = threading.Lock()
 
+    def _generate(self, messages: list[tuple[str, str]]) -> str:
+        """Stream and stop at the end of the first sentence (small models ramble until max_tokens)."""
+        stream = getattr(self.llm, "stream", None)
+        if stream is None:
+            return self.llm.generate(messages, max_tokens=self.max_tokens)
+        text = ""
+        pieces = stream(messages, max_tokens=self.max_tokens)
+        try:
+            for piece in pieces:
+                text += piece
+                body = text.lstrip()
+                if len(body.split()) >= 4 and (_SENTENCE_END.search(body) or "\n" in body.rstrip(" ")):
+                    break
+        finally:
+            close = getattr(pieces, "close", None)
+            if close:
+                close()  # stops decoding and releases the LLM lock
+        return text
+
     def with_brands(self, brands: Iterable[str]) -> FactChecker:
         """A checker that also knows ``brands`` (e.g. the brands of the items shown this turn)."""
         return FactChecker(self.checker.known_brands | {b.lower() for b in brands if b})
@@ -183,7 +208,7 @@ class Explainer:
             return template_sentence(facts), "template", None
         checker = checker or self.checker
         try:
-            raw = self.llm.generate(_prompt(facts), max_tokens=self.max_tokens)
+            raw = self._generate(_prompt(facts))
         except Exception:  # noqa: BLE001 - a failing model never breaks a turn
             with self._lock:
                 self.stats.llm_errors += 1
@@ -194,6 +219,8 @@ class Explainer:
         with self._lock:
             self.stats.llm_attempted += 1
             self.stats.llm_passed += int(result.ok)
+            if not result.ok:
+                self.stats.rejected = (self.stats.rejected + [(sentence or raw[:120], result.problems)])[-50:]
         if result.ok:
             return sentence, "llm", result
         return template_sentence(facts), "template", result

@@ -165,7 +165,7 @@ class FactChecker:
         low = text.lower()
         problems += self._form(text, facts)
         problems += self._numbers(low, facts)
-        problems += self._brands(low, facts)
+        problems += self._brands(text, facts)
         problems += self._colours(low, facts)
         problems += self._sizes(low, facts)
         problems += self._history(low, facts)
@@ -214,11 +214,18 @@ class FactChecker:
             out.append(f"number {token} is not in the item record or the request")
         return out
 
-    def _brands(self, low: str, facts: ItemFacts) -> list[str]:
+    def _brands(self, text: str, facts: ItemFacts) -> list[str]:
+        """A one-word brand counts only when written capitalised ("Unique", "TITAN"): catalogs have brands
+        that are ordinary words ("unique", "classic"); multi-word brands match in any case."""
+        low = text.lower()
         own = {(facts.product.brand or "").lower()} | {b for b in self.known_brands if b in facts.product.title.lower()}
         out = []
         for brand in self.known_brands:
             if brand in own or not re.search(rf"(?<![a-z0-9]){re.escape(brand)}(?![a-z0-9])", low):
+                continue
+            if " " not in brand and brand.isalpha() and not re.search(
+                    rf"(?<![A-Za-z0-9])(?:{re.escape(brand[0].upper() + brand[1:])}|{re.escape(brand.upper())})"
+                    rf"(?![A-Za-z0-9])", text):
                 continue
             if brand in facts.history.seen_brands and _HISTORY.search(low):
                 continue
@@ -255,7 +262,7 @@ class FactChecker:
         allowed_words = _words(allowed) | set(facts.history.seen_words)
         out = []
         for match in re.finditer(r"(?:^|(?<=[\s(\"']))([A-Z][A-Za-z0-9&'-]+)", text):
-            word = match.group(1).lower().strip("'")
+            word = re.sub(r"'s$", "", match.group(1).lower()).strip("'")  # "Calibro's" -> "calibro"
             if word in _STOP or word in ("i", "it's", "you're"):
                 continue
             if match.start() == 0 and word in _STARTERS:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,22 @@ log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 50
 COUNTS_TTL_SECONDS = 30.0
+
+
+@contextmanager
+def _torch_threads(n: int | None):
+    """Run a block with ``n`` torch intra-op threads, restoring the previous setting afterwards."""
+    import torch
+
+    if not n:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def model_root(settings: Settings) -> Path:
@@ -72,11 +89,15 @@ class Ranker:
         checkpoint: the trained checkpoint, or None for the untrained fallback.
         user_encoder, item_encoder: the two towers (the same object when untrained).
         cache_dir: where catalogue item vectors are saved.
-        threads: torch threads for encoding contexts.
+        threads: torch threads for bulk work (encoding a whole catalogue for ``recommend``).
+        turn_threads: torch threads for the one short context encoded per turn. 1 by default: measured
+            here under load, one 64-token pass took ~130 ms on 1 thread and ~780 ms on 2 (the thread
+            trap in DESIGN.md); on a quiet core it is ~10–20 ms.
     """
 
     def __init__(self, store: Store, events: EventStore, checkpoint: Checkpoint | None, user_encoder: RecEncoder,
-                 item_encoder: RecEncoder, cache_dir: Path | None = None, threads: int | None = None):
+                 item_encoder: RecEncoder, cache_dir: Path | None = None, threads: int | None = None,
+                 turn_threads: int = 1):
         self.store = store
         self.events = events
         self.checkpoint = checkpoint
@@ -85,6 +106,7 @@ class Ranker:
         self.context: ContextSettings = checkpoint.context if checkpoint else ContextSettings()
         self.items = ItemVectorCache(item_encoder, cache_dir, self.context.item_words)
         self.threads = threads
+        self.turn_threads = turn_threads
         self._stats: tuple[dict[str, int], np.ndarray, object] | None = None
         self._live_counts: tuple[float, dict[str, int]] = (0.0, {})
         if checkpoint is not None:
@@ -135,7 +157,8 @@ class Ranker:
                            self.context.context_items)
         if not ctx:
             return None
-        return self.user_encoder.encode_contexts([ctx])[0]
+        with _torch_threads(self.turn_threads):
+            return self.user_encoder.encode_contexts([ctx])[0]
 
     def _counts(self) -> dict[str, int]:
         stamp, counts = self._live_counts
@@ -197,7 +220,8 @@ class Ranker:
 
         A cold shopper (None or no events) gets the most popular products.
         """
-        ids, products, matrix = self.items.catalog(self.store)
+        with _torch_threads(self.threads):
+            ids, products, matrix = self.items.catalog(self.store)
         if not ids:
             return []
         history, hist_products = self._history(user)

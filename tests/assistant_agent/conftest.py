@@ -7,6 +7,7 @@ is a LangChain fake answering with ``responder(messages) -> str``.
 """
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from langchain_core.language_models.chat_models import SimpleChatModel
 from assistant.explain import SYSTEM_PROMPT as EXPLAIN_PROMPT
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before llama_cpp loads: see assistant.agent_parts
 
 
 class ScriptedChatModel(SimpleChatModel):
