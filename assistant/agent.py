@@ -211,7 +211,9 @@ class ShoppingAssistant:
         from assistant.intents import SHOPPING_INTENTS
 
         nothing_shown = request.intent in ("compare", "product_question") and not state.dialogue.shown
-        if request.intent in SHOPPING_INTENTS and not nothing_shown:
+        # "my card was charged twice" read as a search for chargers: a person-worthy problem wins over shopping
+        urgent = rules.decide(turn.message, request.intent, 0, confidence=getattr(request, "confidence", 1.0))
+        if request.intent in SHOPPING_INTENTS and not nothing_shown and urgent is None:
             yield from self._shopping_turn(turn)
         else:
             yield self._service_turn(turn)

@@ -122,7 +122,9 @@ class ItemFacts:
         record = " ".join([product.title, product.brand or "", product.category_path, attrs,
                            product.description[:1500]]).lower()
         numbers = {n for n in (_norm_number(t) for t in _NUMBER.findall(record)) if n is not None}
-        numbers |= {n for n in (_norm_number(t) for t in _NUMBER.findall(request_text.lower())) if n is not None}
+        order_id = _norm_number(str(slots.get("order_id") or "x"))
+        numbers |= {n for n in (_norm_number(t) for t in _NUMBER.findall(request_text.lower()))
+                    if n is not None and n != order_id and n < 1e6}  # an order id is no product fact
         prices: set[float] = set()
         if product.price is not None:
             prices.add(round(product.price, 2))
@@ -170,6 +172,8 @@ class FactChecker:
         problems += self._sizes(low, facts)
         problems += self._history(low, facts)
         problems += self._proper_nouns(text, facts)
+        if re.search(r"\[(?:email|phone|card)\]", low):
+            problems.append("repeats redacted personal data")
         problems += [f"unverifiable claim {c!r}" for c in _CLAIMS
                      if mentions(low, c) and not mentions(facts.record_text, c)]
         return CheckResult(not problems, problems)

@@ -19,10 +19,10 @@ from typing import Literal
 class FusionConfig:
     """How to fuse; defaults are the tuned values in docs/search.md."""
 
-    method: Literal["rrf", "convex"] = "rrf"
-    k: int = 60
+    method: Literal["rrf", "convex"] = "convex"
+    k: int = 60  # rrf only
     bm25_weight: float = 1.0
-    dense_weight: float = 1.0
+    dense_weight: float = 0.3
     depth: int = 200  # candidates taken from each system
 
 

@@ -122,3 +122,9 @@ def test_explainer_survives_llm_errors():
     explainer = Explainer(Broken(), CHECKER.known_brands)
     sentence, source, check = explainer.explain(facts())
     assert source == "template" and explainer.stats.llm_errors == 1 and json.dumps(sentence)
+
+
+def test_order_ids_and_redacted_data_are_not_product_facts():
+    f = ItemFacts.build(SHOE, "nike shoes for order 12345678", {"order_id": "12345678"})
+    assert not CHECKER.check("Nike running shoe for your order 12345678.", f).ok
+    assert any("redacted" in p for p in CHECKER.check("Nike running shoe, call me on [phone].", f).problems)

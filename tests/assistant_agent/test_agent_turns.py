@@ -205,3 +205,12 @@ def test_uses_ranking_when_available(make_assistant, session_id):
     reply = assistant.respond(session_id, "red bellies under 1000 rupees", user_id="ranked-shopper")
     assert assistant.ranker is not None and reply.products
     assert {"query_relevance", "personal_affinity", "popularity"} <= set(reply.products[0].scores)
+
+
+def test_a_problem_read_as_a_search_still_goes_to_a_person(make_assistant, session_id, shared_parts):
+    """Understanding may read "my card was charged twice" as a search for chargers: the problem wins."""
+    assistant = make_assistant(understander=FixedIntentUnderstander(shared_parts["understander"], "search"))
+    reply = assistant.respond(session_id, "my card was charged twice for order 12345678, call me on 07700900123")
+    assert reply.products == [] and reply.escalation is not None and reply.escalation.reason == "payment_problem"
+    ticket = EscalationStore(assistant.store).get(reply.escalation.id)
+    assert "07700900123" not in str(ticket.as_dict()) and ticket.order_id == "12345678"
