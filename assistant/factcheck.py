@@ -55,7 +55,11 @@ _CLAIMS = ("best-selling", "best selling", "bestseller", "best seller", "best-se
            "highest rated", "highest-rated", "#1", "number one", "cheapest", "lowest price", "free shipping",
            "free delivery", "on sale", "discount", "% off", "warranty", "guarantee", "in stock", "limited time",
            "award", "eco-friendly", "waterproof", "organic", "handmade", "refund", "return", "store", "shop", "delivery",
-           "shipping", "available at", "exclusive", "only at", "new arrival", "latest", "wide range")
+           "shipping", "available at", "exclusive", "only at", "new arrival", "latest", "wide range",
+           # puffery the record rarely supports: unverifiable praise is not an explanation
+           "luxury", "luxurious", "must-have", "must have", "top-quality", "top quality", "high-quality",
+           "high quality", "high-end", "premium", "exceptional", "craftsmanship", "renowned", "world-class",
+           "finest", "unbeatable", "best")
 _STARTERS = {  # ordinary words a sentence may start with; any other first word must be in the record
     "these", "those", "they", "its", "perfect", "great", "ideal", "stylish", "affordable", "comfortable", "made",
     "featuring", "crafted", "designed", "bright", "classic", "elegant", "cozy", "cosy", "durable", "lightweight",

@@ -29,6 +29,8 @@ Tests pass a LangChain fake instead: ``LLMProvider(chat_model=FakeListChatModel(
 """
 from __future__ import annotations
 
+import os
+
 import json
 import threading
 from collections.abc import Iterator, Sequence
@@ -132,6 +134,7 @@ class LLMProvider:
     def _build(self) -> Any:
         spec = self.spec
         if spec.kind == "gguf":
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle llama.cpp threads must not spin
             from langchain_community.chat_models.llamacpp import ChatLlamaCpp
 
             return ChatLlamaCpp(model_path=spec.name, n_threads=self.threads, n_ctx=self.n_ctx, n_batch=256,

@@ -11,6 +11,7 @@ leave fewer than ``k``, the search goes deeper once.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -62,9 +63,9 @@ class SearchFilters:
             return False
         if self.category and self.category.lower() not in product.category_path.lower():
             return False
-        if self.colour:
+        if self.colour:  # whole words: "red" must not match "embroidered"
             colour = (product.attribute("colour") or "").lower()
-            if self.colour.lower() not in (colour or text):
+            if not re.search(rf"\b{re.escape(self.colour.lower())}\b", colour or text):
                 return False
         return not any(w.lower() in text for w in self.exclude_words)
 
