@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import logging
 import shutil
-import time
 
 import numpy as np
 import pytest
 
-from catalog.events import EventStore
 from catalog.records import Event
 from ranking.ranker import Ranker, model_root
 
