@@ -8,7 +8,7 @@ import pytest
 from assistant.agent import AssistantInputError
 from assistant.factcheck import FactChecker, ItemFacts
 from catalog.escalations import EscalationStore
-from conftest import FixedIntentUnderstander, faithful
+from agent_fakes import FixedIntentUnderstander, faithful
 
 SHOES = "red bellies under 1000 rupees"
 BELLIES = "bellies under 1000 rupees"  # several matches: the stream explains two with the LLM
@@ -160,7 +160,7 @@ def test_bad_input_is_rejected_and_nothing_is_stored(make_assistant, session_id)
 def test_understanding_llm_garbage_never_breaks_a_turn(make_assistant, session_id, shared_parts, agent_settings):
     from assistant.llm import LLMProvider
     from assistant.understand import Understander
-    from conftest import ScriptedChatModel
+    from agent_fakes import ScriptedChatModel
 
     llm = LLMProvider(chat_model=ScriptedChatModel(responder=lambda m: '{"intent": "searc'))
     forced = Understander(shared_parts["understander"].classifier, shared_parts["understander"].vocab, llm,
