@@ -176,6 +176,7 @@ class FactChecker:
         problems += self._sizes(low, facts)
         problems += self._history(low, facts)
         problems += self._proper_nouns(text, facts)
+        problems += self._request_words(low, facts)
         if re.search(r"\[(?:email|phone|card)\]", low):
             problems.append("repeats redacted personal data")
         problems += [f"unverifiable claim {c!r}" for c in _CLAIMS
@@ -183,6 +184,14 @@ class FactChecker:
         return CheckResult(not problems, problems)
 
     # -- single checks ----------------------------------------------------------------------
+    @staticmethod
+    def _request_words(low: str, facts: ItemFacts) -> list[str]:
+        """A requested product word ("bellies") said of an item whose record lacks it is a false claim."""
+        keywords = facts.slots.get("keywords") or []
+        return [f"calls the item {word!r}, which its record does not say" for word in keywords
+                if isinstance(word, str) and len(word) > 3 and mentions(low, word)
+                and not mentions(facts.record_text, word) and not mentions(facts.record_text, word.rstrip("s"))]
+
     @staticmethod
     def _form(text: str, facts: ItemFacts) -> list[str]:
         words = text.split()

@@ -128,3 +128,11 @@ def test_order_ids_and_redacted_data_are_not_product_facts():
     f = ItemFacts.build(SHOE, "nike shoes for order 12345678", {"order_id": "12345678"})
     assert not CHECKER.check("Nike running shoe for your order 12345678.", f).ok
     assert any("redacted" in p for p in CHECKER.check("Nike running shoe, call me on [phone].", f).problems)
+
+
+def test_requested_product_word_must_be_in_the_record():
+    slots = {**SLOTS, "keywords": ["sandals", "running"]}
+    wrong = CHECKER.check("These red Nike sandals cost $69.99.", facts(slots=slots))
+    assert not wrong.ok and any("sandals" in p for p in wrong.problems)
+    right = CHECKER.check("A red Nike running shoe at $69.99.", facts(slots=slots))
+    assert right.ok, right.problems
