@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from assistant.intents import ALL_INTENTS, IntentClassifier, read_labelled_csv
+from assistant.intents import ALL_INTENTS, read_labelled_csv
 from eval.conversation_eval import evaluate_conversations, normalise_slots
 from eval.intent_eval import classification_report
 
