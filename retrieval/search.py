@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from catalog.currency import convert
@@ -81,12 +82,26 @@ class ProductSearch:
     """BM25 + dense search over the products of one store."""
 
     def __init__(self, store: Store, embedder: Embedder, vectors: VectorIndex, lexical: LexicalIndex | None,
-                 fusion: FusionConfig = FusionConfig()):
+                 fusion: FusionConfig = FusionConfig(), bm25_folder: Path | None = None):
         self.store = store
         self.embedder = embedder
         self.vectors = vectors
         self.lexical = lexical
         self.fusion = fusion
+        self.bm25_folder = bm25_folder  # when given, a re-ingest by another process is picked up
+        self._bm25_stamp = self._stamp()
+
+    def _stamp(self) -> int | None:
+        meta = self.bm25_folder / "meta.json" if self.bm25_folder else None
+        return meta.stat().st_mtime_ns if meta and meta.exists() else None
+
+    def _current_lexical(self) -> LexicalIndex | None:
+        """The BM25 index, reloaded if an ingest has saved a new one since it was loaded."""
+        if self.bm25_folder is not None:
+            stamp = self._stamp()
+            if stamp != self._bm25_stamp:
+                self.lexical, self._bm25_stamp = LexicalIndex.load(self.bm25_folder), stamp
+        return self.lexical
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store | None = None, embedder: Embedder | None = None,
@@ -97,7 +112,7 @@ class ProductSearch:
         embedder = embedder or Embedder(settings.embedding_model, threads=settings.torch_threads)
         paths = IndexPaths.for_settings(settings)
         vectors = VectorIndex(open_client(paths.chroma, settings.chroma_url), paths.collection(embedder), embedder)
-        return cls(store, embedder, vectors, LexicalIndex.load(paths.bm25), fusion)
+        return cls(store, embedder, vectors, LexicalIndex.load(paths.bm25), fusion, bm25_folder=paths.bm25)
 
     def search(self, query: str, filters: SearchFilters | None = None, k: int = 50,
                mode: Mode = "hybrid") -> list[SearchHit]:
@@ -113,7 +128,8 @@ class ProductSearch:
 
     def candidates(self, query: str, mode: Mode = "hybrid", depth: int = 200) -> tuple[list[str], dict, dict]:
         """Ranked ids without fetching products: (ids best first, fused score by id, raw scores by system)."""
-        lexical = self.lexical.search(query, depth) if (self.lexical and mode != "dense") else []
+        bm25 = self._current_lexical() if mode != "dense" else None
+        lexical = bm25.search(query, depth) if bm25 else []
         dense = self.vectors.query(self.embedder.encode([query])[0], depth) if mode != "bm25" else []
         raw = {"bm25": dict(lexical), "dense": dict(dense)}
         fused = fuse(lexical, dense, self.fusion) if mode == "hybrid" else raw[mode]

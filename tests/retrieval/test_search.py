@@ -116,3 +116,12 @@ def test_ingest_enriches_and_stays_idempotent(settings, embedder, mini_catalog_p
             assert product.attributes[name].value == attribute.value
     again = ingest_file(settings, mini_catalog_path, embedder=embedder, progress=False, enrich=True)
     assert (again.added, again.updated, again.unchanged) == (0, 0, 40)
+
+
+def test_a_running_search_sees_a_later_ingest(settings, embedder, mini_catalog_path, tmp_path, ingested):
+    _, search = ingested  # opened before the second ingest, as a server would be
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text('{"id": "new-1", "title": "quokka plush cushion", "price": 12.0, "currency": "GBP"}\n')
+    ingest_file(settings, extra, embedder=embedder, progress=False, enrich=False)
+    assert search.search("quokka", k=1, mode="bm25")[0].product.id == "new-1"
+    assert search.search("quokka plush cushion", k=1, mode="hybrid")[0].product.id == "new-1"
