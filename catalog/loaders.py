@@ -173,28 +173,17 @@ def _read_rows(path: Path) -> Iterator[tuple[int, dict]]:
 
 def _read_csv(path: Path, delimiter: str) -> Iterator[tuple[int, dict]]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    raw = (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")).read()
     try:
-        with _open_text(path) as handle:
-            reader = csv.DictReader(handle, delimiter=delimiter)
-            if not reader.fieldnames:
-                return
-            start = reader.line_num
-            for row in reader:
-                if None in row:
-                    row.pop(None)
-                yield start + 1, row
-                start = reader.line_num
-    except UnicodeDecodeError:
-        with open(path, "rb") as probe:  # legacy files (e.g. Kaggle's ISO-8859-1)
-            if probe.read(2) == b"\x1f\x8b":
-                text = gzip.open(path, "rb").read().decode("latin-1")
-            else:
-                text = path.read_bytes().decode("latin-1")
-        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # legacy files (e.g. Kaggle's ISO-8859-1): decided once, before any row
+        text = raw.decode("latin-1")
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = reader.line_num
+    for row in reader:
+        row.pop(None, None)  # extra cells beyond the header
+        yield start + 1, row
         start = reader.line_num
-        for row in reader:
-            yield start + 1, row
-            start = reader.line_num
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:

@@ -83,3 +83,11 @@ def test_real_shared_formats_load_without_a_mapping(mini_catalog_path, tmp_path)
     assert product.attribute("colour") == "Red" and product.image_url == "http://img/1.jpeg"
     demo = load_products(mini_catalog_path)
     assert demo.preset == "shopassist" and len(demo.products) == 40 and not demo.errors
+
+
+def test_latin1_file_is_read_once_without_duplicates(tmp_path):
+    path = tmp_path / "legacy.csv"
+    path.write_bytes("id,title\n1,plain\n2,caf\xe9 table\n3,other\n".encode("latin-1"))
+    result = load_products(path, {"id": "id", "title": "title"})
+    assert [p.title for p in result.products] == ["plain", "café table", "other"]
+    assert not result.errors
