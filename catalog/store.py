@@ -126,10 +126,13 @@ class Store:
         with self.engine.connect() as conn:
             return dict(conn.execute(select(schema.products.c.id, schema.products.c.content_hash)).all())
 
-    def fingerprint(self) -> str:
-        """Hash of every (id, content hash): equal fingerprints mean identical catalogs."""
+    def fingerprint(self, hashes: dict[str, str] | None = None) -> str:
+        """Hash of every (id, content hash): equal fingerprints mean identical catalogs.
+
+        Pass ``hashes`` (from :meth:`product_hashes`) when you already have them.
+        """
         digest = hashlib.sha256()
-        for pid, h in sorted(self.product_hashes().items()):
+        for pid, h in sorted((self.product_hashes() if hashes is None else hashes).items()):
             digest.update(f"{pid}\t{h}\n".encode())
         return digest.hexdigest()[:32]
 

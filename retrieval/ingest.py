@@ -117,7 +117,7 @@ def sync_indexes(store: Store, vectors: VectorIndex, embedder: Embedder, bm25_fo
             vectors.upsert(ids, matrix, [stored[i] for i in ids])
             report.embedded += len(ids)
             bar.update(len(ids))
-    fingerprint = store.fingerprint()
+    fingerprint = store.fingerprint(stored)
     lexical = LexicalIndex.load(bm25_folder)
     if lexical is None or lexical.fingerprint != fingerprint:
         LexicalIndex.build(list(store.iter_products()), fingerprint).save(bm25_folder)
