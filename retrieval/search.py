@@ -121,22 +121,27 @@ class ProductSearch:
         if not query.strip():
             return self._browse(filters, k)
         depth = max(self.fusion.depth, k)
-        hits = self._ranked(query, mode, depth, filters, k)
+        vector = self.embedder.encode([query])[0] if mode != "bm25" else None  # once, even if we go deeper
+        hits = self._ranked(query, mode, depth, filters, k, vector)
         if len(hits) < k and filters.active():
-            hits = self._ranked(query, mode, max(depth * 5, 1000), filters, k)
+            hits = self._ranked(query, mode, max(depth * 5, 1000), filters, k, vector)
         return hits
 
-    def candidates(self, query: str, mode: Mode = "hybrid", depth: int = 200) -> tuple[list[str], dict, dict]:
+    def candidates(self, query: str, mode: Mode = "hybrid", depth: int = 200,
+                   vector=None) -> tuple[list[str], dict, dict]:
         """Ranked ids without fetching products: (ids best first, fused score by id, raw scores by system)."""
         bm25 = self._current_lexical() if mode != "dense" else None
         lexical = bm25.search(query, depth) if bm25 else []
-        dense = self.vectors.query(self.embedder.encode([query])[0], depth) if mode != "bm25" else []
+        if mode != "bm25" and vector is None:
+            vector = self.embedder.encode([query])[0]
+        dense = self.vectors.query(vector, depth) if mode != "bm25" else []
         raw = {"bm25": dict(lexical), "dense": dict(dense)}
         fused = fuse(lexical, dense, self.fusion) if mode == "hybrid" else raw[mode]
         return sorted(fused, key=fused.__getitem__, reverse=True), fused, raw
 
-    def _ranked(self, query: str, mode: Mode, depth: int, filters: SearchFilters, k: int) -> list[SearchHit]:
-        order, fused, raw = self.candidates(query, mode, depth)
+    def _ranked(self, query: str, mode: Mode, depth: int, filters: SearchFilters, k: int,
+                vector=None) -> list[SearchHit]:
+        order, fused, raw = self.candidates(query, mode, depth, vector)
         hits: list[SearchHit] = []
         for start in range(0, len(order), 4 * k):
             chunk = order[start:start + 4 * k]
