@@ -33,8 +33,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from assistant import escalation as rules
-from assistant.agent_parts import AgentState, Components, TurnContext
-from assistant.answers import GREETING, NOT_UNDERSTOOD
+from assistant.components import Components
+from assistant.session import AgentState, TurnContext
+from assistant.shopping import shop
+from assistant.answers.replies import GREETING, NOT_UNDERSTOOD
 from assistant.guardrails import detect_injection, refusal
 from assistant.types import EscalationInfo, Reply
 from catalog.conversations import ConversationStore, check_session_id
@@ -58,7 +60,7 @@ class ShoppingAssistant:
 
     Args:
         settings: application settings (data folder, LLM profile, threads, user-id key).
-        components: the lazily loaded parts (:class:`assistant.agent_parts.Components`); tests pass
+        components: the lazily loaded parts (:class:`assistant.components.Components`); tests pass
             fakes here (a LangChain fake chat model, a tiny search).
         page_size: products per reply.
         llm_explanations: how many of the top picks get an LLM sentence (the rest keep the template);
@@ -86,7 +88,7 @@ class ShoppingAssistant:
             policy_paths: policy documents for the knowledge base (default ``data/policies``).
             bitext_train: the intent classifier's training CSV (default: the shared Bitext train split).
             overrides: ready-made components (``search``, ``ranker``, ``understander``, ``knowledge``,
-                ``llm``, ``store``) — see :class:`assistant.agent_parts.Components`.
+                ``llm``, ``store``) — see :class:`assistant.components.Components`.
         """
         components = Components(settings, chat_model=chat_model, policy_paths=policy_paths,
                                 bitext_train=bitext_train, **overrides)
@@ -208,7 +210,7 @@ class ShoppingAssistant:
         request = self.parts.understand(redact(message), state.dialogue)  # no personal data reaches the LLM
         turn.request = request
         state.last_order_id = request.slots.order_id or state.last_order_id
-        from assistant.intents import SHOPPING_INTENTS
+        from assistant.understanding.intents import SHOPPING_INTENTS
 
         nothing_shown = request.intent in ("compare", "product_question") and not state.dialogue.shown
         # "my card was charged twice" read as a search for chargers: a person-worthy problem wins over shopping
@@ -219,7 +221,7 @@ class ShoppingAssistant:
             yield self._service_turn(turn)
 
     def _shopping_turn(self, turn: TurnContext) -> Iterator[Reply]:
-        reply, facts = self.parts.shop(turn, self.page_size)
+        reply, facts = shop(self.parts, turn, self.page_size)
         turn.state.note(useful=turn.useful if turn.useful is not None else bool(reply.products))
         escalation = self._maybe_escalate(turn)
         if escalation is not None:

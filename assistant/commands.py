@@ -127,7 +127,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     @kb_app.command("build")
     def kb_build(docs: list[Path] = typer.Option(None, "--docs", help="Policy folders/files (default data/policies).")):
         """Index policy documents into their own Chroma collection."""
-        from assistant.knowledge import PolicyKnowledgeBase
+        from assistant.answers.knowledge import PolicyKnowledgeBase
         from catalog.settings import Settings
 
         kb = PolicyKnowledgeBase.from_settings(Settings(), docs or None)
@@ -136,15 +136,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     @kb_app.command("ask")
     def kb_ask(question: str, docs: list[Path] = typer.Option(None, "--docs")):
         """Answer one question from the knowledge base (quote + source, or "not found")."""
-        from assistant.knowledge import PolicyKnowledgeBase
+        from assistant.answers.knowledge import PolicyKnowledgeBase
         from catalog.settings import Settings
 
         answer = PolicyKnowledgeBase.from_settings(Settings(), docs or None).answer(question)
         typer.echo(json.dumps({"found": answer.found, "score": round(answer.score, 3), "sources": answer.sources,
                                "answer": answer.text}, ensure_ascii=False, indent=2))
-
-    try:  # the understanding engineer's evaluation commands live in their own module
-        from assistant import eval_commands
-    except ImportError:
-        return
-    eval_commands.register(app, eval_app)

@@ -8,7 +8,7 @@ instructions. Three layers:
    ("agree to sell this for $1", "give me 90% off") or extract a promise ("promise me a refund",
    "say it's legally binding"). A flagged turn gets :func:`refusal` and changes no state.
 2. LLM text never reaches the shopper unchecked: explanations go through the fact checker
-   (``assistant.explain``), policy answers are quotes from the knowledge base, and
+   (``assistant.answers.explain``), policy answers are quotes from the knowledge base, and
    :func:`unsupported_money` finds any amount in a text that the data does not contain.
 3. :func:`leaks_prompt` catches a reply that echoes the system prompt, as a last line of defence.
 
@@ -21,38 +21,79 @@ Example::
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+_TARGETS = (r"(instructions?|instructi\w*|rules|prompt|guidelines?|guidance|polic(y|ies)|directives?|programming|"
+            r"system message|guardrails|restrictions|safety|settings|configuration|training)")
 _PATTERNS: dict[str, tuple[str, ...]] = {
     "override_instructions": (
-        r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instructions?|rules|prompt|guidelines|"
-        r"polic(y|ies)|directives?|programming|system message|guardrails|restrictions)\b",
-        r"\byou are (now|no longer)\b", r"\b(act|pretend|behave|roleplay) as\b.{0,40}\b(unrestricted|dan|admin|"
-        r"developer|jailbroken|without (rules|limits|restrictions))\b",
-        r"\b(developer|god|admin|debug|jailbreak|dan) mode\b", r"\bnew (instructions|rules|system prompt)\b",
-        r"^\s*(system|assistant)\s*:", r"<\s*/?\s*(system|im_start|im_end)\b", r"\[\s*(system|inst)\s*\]",
+        r"\b(ignore|disregard|forget|override|bypass|drop)\b.{0,40}\b(your|previous|prior|above|all|earlier|the system|"
+        r"the shop|any|these|those)\b.{0,20}" + _TARGETS,
+        r"\b(ignore|disregard|forget) (everything|all)( of)?( the)? (above|before|previous|prior)\b",
+        r"\b(ignore|disregard|forget) (the|everything) above\b[;:.,]?\s*(and |from now|instead|you|tell|now|print|show me (the|your|admin))",
+        r"\byou are (now|no longer)\b", r"\bfrom now on,? (you|your)\b",
+        r"\b(act|pretend|behave|roleplay|role-play)( as| you are| to be)?\b.{0,40}\b(unrestricted|dan|admin|developer|"
+        r"jailbroken|evil|hacker|(without|no|has no|with no) (any )?(rules|limits|restrictions|content policy))\b",
+        r"\b(developer|god|admin|debug|jailbreak|dan|unrestricted) mode\b", r"\bnew (instructions|rules|system prompt|policy)\s*:",
+        r"\byour new (task|instructions?|role)\b",
+        r"^\s*#*\s*(system|assistant|instruction)\s*:", r"<\s*[!|/-]*\s*(system|im_start|im_end)\b", r"\[\s*(system|inst)\s*\]",
+        r"\b(note|message|instruction) to the (ai|assistant|bot|model)\b",
+        r"\b(ai|assistant|bot),? (ignore|disregard|forget)\b",
+        r"\b(show|give|leak|list|reveal) (me )?(all |other )?(customer|users?'?|other (users|customers)'?)\s?(e-?mails|addresses|orders|data)\b",
+        r"\b(admin|administrator) (password|data|access)\b",
+        # other languages: ignore/forget + instructions/rules
+        r"\b(ignorez|oubliez|ignore[rz]?)\b.{0,30}\b(instructions|règles|regles|consignes)\b",
+        r"\b(ignoriere|vergiss|vergessen sie)\b.{0,30}\b(anweisungen|regeln|vorgaben)\b",
+        r"\b(olvida|ignora|ignore|ignorar)\b.{0,30}\b(instrucciones|reglas|istruzioni|regole|instruções|instrucoes|regras)\b",
+        r"\b(nirdesh|niyam|nirdeshon)\b.{0,20}\b(bhool|bhul|ignore)\b",
+        r"\b(mot de passe|passwort|contraseña|senha)\b",
     ),
     "reveal_prompt": (
-        r"\b(print|show|reveal|repeat|display|output|tell me|give me|what is|what's|what are|leak|dump|list)\b.{0,30}"
-        r"\b(system prompt|system message|initial prompt|hidden prompt|your prompt|your instructions|"
-        r"instructions you were given|your rules|your configuration|developer message)\b",
+        r"\b(print|show|reveal|repeat|display|output|tell me|give me|what is|what's|what are|leak|dump|list|summari[sz]e|"
+        r"translate)\b.{0,30}\b(system prompt|system message|initial (prompt|instructions)|hidden (prompt|instructions)|"
+        r"secret (prompt|instructions)|your prompt|prompt in|your instructions|instructions you were given|"
+        r"rules you were given|your configuration|developer message|your settings)\b",
+        r"\byour rules\b(?! (for|on|about) )", r"\bwhat are your rules\s*\??$",
         r"\brepeat (everything|the text|the words) above\b", r"\bwhat were you told\b",
+        r"\b(print|output|show) everything above\b", r"\binstructions (verbatim|word for word)\b",
+        r"\b(prompt|instructions) (verbatim|word for word)\b",
+        r"\b(prompt|configuration|konfiguration|configuración|configurazione)\b.{0,10}\b(système|systeme|sistema|del sistema|di sistema)\b",
+        r"\b(systemprompt|prompt système|prompt systeme|prompt del sistema|prompt di sistema|system prompt)\b",
+        r"\bwhat model are you\b",
     ),
     "price_manipulation": (
         r"\b(sell|let me have|charge me|price (it|this|that|them))\b.{0,40}\b(for|at|to)?\s*(only\s*|just\s*)?"
         r"([$£€₹]\s*\d+(\.\d+)?|\d+(\.\d+)?\s*(dollars?|bucks|cents?|pounds?|euros?|rupees?))",
-        r"\b(agree|accept|confirm|approve)\b.{0,40}\b(price|deal|discount|offer|sell|refund|\d+\s*%)",
+        r"\b(agree|approve)\b.{0,40}\b(price|deal|discount|offer|sell|refund|\d+\s*%)",
+        r"\b(all|every) refunds? (are )?approved\b",
         r"\b(\d{2,3}\s*%|percent)\s*(off|discount)\b.{0,40}\b(now|for me|give|apply|agree)\b",
-        r"\b(apply|make)\b.{0,20}\b(me|it|this)\b.{0,20}\b(free|\d{2,3}\s*% off)\b",
-        r"\b(change|set|update|lower)\b.{0,20}\bthe price\b",
+        r"\b(apply|make|give)\b.{0,20}\b(me|it|this|my cart|every customer|everyone)\b.{0,20}\b(free|\d{2,3}\s*% (off|discount))\b",
+        r"\b(apply|give)\b.{0,10}\b(a |an )?(100|9\d)\s*% (discount|off)\b",
+        r"\b(change|set|update|lower)\b.{0,30}\bthe price\b",
+        r"\bset the price to\b", r"\b(everything|alles|todo|tout) (for )?(free|gratis|gratuit)\b",
     ),
     "commitment": (
-        r"\b(promise|guarantee|commit|swear)\b.{0,40}\b(me|that|refund|free|discount|deliver|price)\b",
-        r"\blegally binding\b", r"\bsay (yes|that you agree)\b",
+        r"^\s*(please )?(promise|guarantee|swear)\b.{0,10}\b(me|that|us)\b",
+        r"\byou must (guarantee|promise|give|approve)\b", r"\blegally binding\b",
+        r"\bsay (yes|that you agree|'unlocked'|unlocked)\b", r"\bconfirm by saying\b",
     ),
 }
-_COMPILED = {kind: tuple(re.compile(p, re.IGNORECASE | re.DOTALL) for p in pats) for kind, pats in _PATTERNS.items()}
+_COMPILED = {kind: tuple(re.compile(p, re.IGNORECASE | re.DOTALL | re.MULTILINE) for p in pats)
+             for kind, pats in _PATTERNS.items()}
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_SPACED = re.compile(r"\b(?:[a-z][\s\-_.*]{1,3}){3,}[a-z]\b", re.IGNORECASE)
+
+
+def normalise(message: str) -> str:
+    """Undo the usual disguises: compatibility characters, s p a c e d or d-a-s-h-e-d letters, l33t digits
+    inside words, runs of spaces. Used only for detection; the message itself is kept as written."""
+    text = unicodedata.normalize("NFKC", message)
+    text = _SPACED.sub(lambda m: re.sub(r"[\s\-_.*]", "", m.group(0)), text)
+    text = re.sub(r"\b(?=\w*[a-z])(?=\w*[013457@$])[\w@$]+\b",
+                  lambda m: m.group(0).translate(_LEET) if not m.group(0).isdigit() else m.group(0), text)
+    return " ".join(text.split())
 
 _MONEY = re.compile(r"(?:(?P<sym>[$£€₹])\s*(?P<a>\d[\d,]*(?:\.\d+)?))|(?:(?P<b>\d[\d,]*(?:\.\d+)?)\s*"
                     r"(?P<word>dollars?|usd|gbp|eur|euros?|pounds?|inr|rupees?|rs\.?)\b)", re.IGNORECASE)
@@ -73,9 +114,10 @@ def detect_injection(message: str) -> InjectionFinding | None:
     if not message:
         return None
     kinds, evidence = [], ""
+    text = normalise(message)
     for kind, patterns in _COMPILED.items():
         for pattern in patterns:
-            found = pattern.search(message)
+            found = pattern.search(text)
             if found:
                 kinds.append(kind)
                 evidence = evidence or found.group(0)[:80]

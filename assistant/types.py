@@ -19,6 +19,7 @@ class ProductPick(BaseModel):
     scores: dict[str, float] = Field(default_factory=dict)  # breakdown: query relevance, affinity, popularity ...
     explanation: str = ""
     explanation_source: Literal["template", "llm"] = "template"
+    alternative: bool = False  # shown as the closest thing the shop has, not as a match
 
 
 class EscalationInfo(BaseModel):
@@ -29,9 +30,14 @@ class EscalationInfo(BaseModel):
     message: str = ""  # what the shopper is told happens next
 
 
+Route = Literal["products", "answer", "escalate", "refuse", "no_match", "compare", "product_question",
+                "recommend_shown", "clarify", "chitchat", "other"]
+
+
 class Reply(BaseModel):
     session_id: str
     intent: str
+    route: Route = "other"  # what the turn did (products shown, a policy answer, a refusal, "we don't carry that" ...)
     slots: dict[str, Any] = Field(default_factory=dict)
     products: list[ProductPick] = Field(default_factory=list)
     reply: str = ""
@@ -42,9 +48,11 @@ class Reply(BaseModel):
     def to_json(self) -> dict[str, Any]:
         return {
             "intent": self.intent,
+            "route": self.route,
             "slots": self.slots,
-            "products": [{"id": p.id, "title": p.title, "price": p.price, "score": round(p.score, 4),
-                          "explanation": p.explanation} for p in self.products],
+            "products": [{"id": p.id, "title": p.title, "price": p.price, "currency": p.currency,
+                          "score": round(p.score, 4), "explanation": p.explanation,
+                          "alternative": p.alternative} for p in self.products],
             "reply": self.reply,
             "escalation": self.escalation.model_dump() if self.escalation else None,
         }

@@ -31,7 +31,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from assistant.vocabulary import SIZE_WORDS, Vocabulary, singular_phrase
+from assistant.understanding.vocabulary import SIZE_WORDS, Vocabulary, singular_phrase
 
 ALWAYS_SCORED = ("category", "brands", "brands_exclude", "colour", "size", "price_min", "price_max",
                  "exclude_words", "sort", "quantity", "order_id")

@@ -12,9 +12,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from assistant.state import DialogueState, apply
-from assistant.understand import Understander
-from assistant.vocabulary import Vocabulary
+from assistant.understanding.state import DialogueState, apply
+from assistant.understanding.understand import Understander
+from assistant.understanding.vocabulary import Vocabulary
 
 
 class UnderstandingRunner:
@@ -65,7 +65,7 @@ class AssistantRunner:
     def _passes(self, pick: Any, message: str, slots: dict[str, Any]) -> bool:
         """Re-check a shown explanation with the fact checker against the stored product record."""
         try:
-            from assistant.factcheck import FactChecker, ItemFacts
+            from assistant.answers.factcheck import FactChecker, ItemFacts
 
             store = getattr(self.assistant, "store", None)
             product = store.get_product(pick.id) if store is not None else None

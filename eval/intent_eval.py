@@ -4,7 +4,7 @@
 ``utterance,intent`` columns (the Bitext format; extra columns are ignored). The classifier is the
 one the assistant uses (trained only on the Bitext *train* split plus our shopping examples, cached
 under ``<data_dir>/models/intents``). With ``with_rules=True`` the full rules+classifier decision of
-:class:`assistant.understand.Understander` is scored instead (fresh state per utterance).
+:class:`assistant.understanding.understand.Understander` is scored instead (fresh state per utterance).
 
 Expected on the Bitext test split (810 rows): accuracy ≈ 0.997, macro-F1 ≈ 0.997 (docs/understanding.md).
 
@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from assistant.intents import IntentClassifier, default_bitext_train, read_labelled_csv
+from assistant.understanding.intents import IntentClassifier, default_bitext_train, read_labelled_csv
 
 
 def classification_report(gold: list[str], predicted: list[str]) -> dict[str, Any]:
@@ -72,7 +72,7 @@ def evaluate_intents(data: str | Path, bitext_train: str | Path | None = None, d
     texts, gold = [t for t, _ in rows], [i for _, i in rows]
     started = time.perf_counter()
     if with_rules:
-        from assistant.understand import Understander
+        from assistant.understanding.understand import Understander
 
         understander = Understander(classifier, llm=None)
         predicted = [understander.understand_rules(t).intent for t in texts]

@@ -38,7 +38,7 @@ def run(data: Path, profile: str | None, llm_messages: int, threads: int, bitext
         data_dir: Path) -> dict[str, Any]:
     """Run the benchmark and return the result dict (see the module docstring)."""
     from assistant.llm import LLMProvider
-    from assistant.understand import Understander
+    from assistant.understanding.understand import Understander
     from catalog.settings import Settings
     from eval.conversation_eval import read_conversations
     from eval.conversation_runners import catalog_vocabulary

@@ -7,7 +7,7 @@ import importlib
 import typer
 
 COMMAND_MODULES = ("retrieval.commands", "eval.enrich_commands", "ranking.commands", "assistant.commands",
-                   "assistant.eval_commands", "ui.commands")
+                   "eval.commands", "ui.commands")
 
 
 def build_app() -> typer.Typer:

@@ -7,7 +7,7 @@ from typing import Any
 
 from langchain_core.language_models.chat_models import SimpleChatModel
 
-from assistant.explain import SYSTEM_PROMPT as EXPLAIN_PROMPT
+from assistant.answers.explain import SYSTEM_PROMPT as EXPLAIN_PROMPT
 
 
 class ScriptedChatModel(SimpleChatModel):

@@ -17,7 +17,7 @@ import pytest
 from agent_fakes import ScriptedChatModel, faithful
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before llama_cpp loads: see assistant.agent_parts
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before llama_cpp loads: see assistant.components
 
 
 @pytest.fixture(scope="session")
@@ -30,9 +30,9 @@ def agent_settings(tmp_path_factory):
 @pytest.fixture(scope="session")
 def shared_parts(agent_settings, embedder):
     """Store, search, understander (rules + classifier, no LLM) and knowledge base, built once."""
-    from assistant.knowledge import PolicyKnowledgeBase
-    from assistant.understand import Understander
-    from assistant.vocabulary import Vocabulary
+    from assistant.answers.knowledge import PolicyKnowledgeBase
+    from assistant.understanding.understand import Understander
+    from assistant.understanding.vocabulary import Vocabulary
     from catalog.store import Store
     from retrieval.ingest import ingest_file
     from retrieval.search import ProductSearch

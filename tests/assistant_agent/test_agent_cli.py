@@ -18,9 +18,9 @@ def test_chat_once_json_continues_the_session(agent_settings, shared_parts):
     env = {"SHOPASSIST_DATA_DIR": str(agent_settings.data_dir), "SHOPASSIST_TORCH_THREADS": "1"}
     runner = CliRunner()
     first = _once(runner, env, "red bellies under 1000 rupees", "--session", "cli-test-1", "--user", "ann")
-    assert set(first) == {"intent", "slots", "products", "reply", "escalation"}
+    assert set(first) == {"intent", "route", "slots", "products", "reply", "escalation"}
     assert first["intent"] == "search" and first["products"] and first["escalation"] is None
-    assert set(first["products"][0]) == {"id", "title", "price", "score", "explanation"}
+    assert set(first["products"][0]) == {"id", "title", "price", "currency", "score", "explanation", "alternative"}
     second = _once(runner, env, "cheaper", "--session", "cli-test-1", "--user", "ann")
     assert second["intent"] == "refine"
     assert second["slots"]["price_max"] < min(p["price"] for p in first["products"])

@@ -6,8 +6,8 @@ import json
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
-from assistant.explain import Explainer, clean_sentence, template_sentence
-from assistant.factcheck import FactChecker, HistoryFacts, ItemFacts
+from assistant.answers.explain import Explainer, clean_sentence, template_sentence
+from assistant.answers.factcheck import FactChecker, HistoryFacts, ItemFacts
 from assistant.llm import LLMProvider
 from catalog.loaders import load_products
 from catalog.records import Attribute, Product

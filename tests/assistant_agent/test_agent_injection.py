@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.explain import SYSTEM_PROMPT as EXPLAIN_PROMPT
+from assistant.answers.explain import SYSTEM_PROMPT as EXPLAIN_PROMPT
 from assistant.guardrails import leaks_prompt, money_amounts
 from agent_fakes import is_explanation_prompt
 
@@ -20,7 +20,7 @@ ATTACKS = [
 
 
 def _prompts():
-    from assistant.llm_understanding import SYSTEM_PROMPT as UNDERSTAND_PROMPT
+    from assistant.understanding.llm_reader import SYSTEM_PROMPT as UNDERSTAND_PROMPT
 
     return [EXPLAIN_PROMPT, UNDERSTAND_PROMPT]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.factcheck import FactChecker, ItemFacts
+from assistant.answers.factcheck import FactChecker, ItemFacts
 from assistant.llm import LLMProvider
-from assistant.understand import Understander
+from assistant.understanding.understand import Understander
 
 REPO = Path(__file__).parents[2]
 

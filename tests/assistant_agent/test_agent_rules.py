@@ -7,7 +7,7 @@ import pytest
 
 from assistant import escalation as rules
 from assistant.guardrails import detect_injection, leaks_prompt, money_amounts, refusal, unsupported_money
-from assistant.knowledge import default_policy_dir, load_policy_documents
+from assistant.answers.knowledge import default_policy_dir, load_policy_documents
 
 ABCD = Path(__file__).parents[3] / "shared" / "data" / "abcd-agent-guidelines"
 

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from assistant.agent import AssistantInputError
-from assistant.factcheck import FactChecker, ItemFacts
+from assistant.answers.factcheck import FactChecker, ItemFacts
 from catalog.escalations import EscalationStore
 from agent_fakes import FixedIntentUnderstander, faithful
 
@@ -38,8 +38,8 @@ def test_search_streams_template_first_then_llm(make_assistant, session_id):
     stats = assistant.parts.explainer.stats
     assert stats.llm_attempted == 2 and stats.llm_passed == 2
     json_reply = last.to_json()
-    assert set(json_reply) == {"intent", "slots", "products", "reply", "escalation"}
-    assert set(json_reply["products"][0]) == {"id", "title", "price", "score", "explanation"}
+    assert set(json_reply) == {"intent", "route", "slots", "products", "reply", "escalation"}
+    assert set(json_reply["products"][0]) == {"id", "title", "price", "currency", "score", "explanation", "alternative"}
 
 
 @pytest.mark.parametrize("bad_output", ['{"intent": "sea', "", "☃☃☃ garbage ☃☃☃",
@@ -159,7 +159,7 @@ def test_bad_input_is_rejected_and_nothing_is_stored(make_assistant, session_id)
 
 def test_understanding_llm_garbage_never_breaks_a_turn(make_assistant, session_id, shared_parts, agent_settings):
     from assistant.llm import LLMProvider
-    from assistant.understand import Understander
+    from assistant.understanding.understand import Understander
     from agent_fakes import ScriptedChatModel
 
     llm = LLMProvider(chat_model=ScriptedChatModel(responder=lambda m: '{"intent": "searc'))

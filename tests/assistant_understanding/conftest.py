@@ -17,7 +17,7 @@ REPO = HERE.parent.parent
 
 @pytest.fixture(scope="session")
 def classifier(tmp_path_factory):
-    from assistant.intents import IntentClassifier
+    from assistant.understanding.intents import IntentClassifier
 
     return IntentClassifier.load_or_train(BITEXT_SAMPLE, tmp_path_factory.mktemp("intents"))
 
@@ -25,7 +25,7 @@ def classifier(tmp_path_factory):
 @pytest.fixture(scope="session")
 def vocab():
     """Built-in words plus the brands of the demo catalog's kind (no store needed)."""
-    from assistant.vocabulary import Vocabulary
+    from assistant.understanding.vocabulary import Vocabulary
 
     return Vocabulary.default().with_terms(
         brands=["nike", "adidas", "puma", "lego", "playmobil", "barbie", "crayola", "ravensburger", "bluestone",
@@ -35,7 +35,7 @@ def vocab():
 
 @pytest.fixture
 def understander(classifier, vocab):
-    from assistant.understand import Understander
+    from assistant.understanding.understand import Understander
 
     return Understander(classifier, vocab, llm=None)
 

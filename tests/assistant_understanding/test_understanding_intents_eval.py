@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from assistant.intents import ALL_INTENTS, read_labelled_csv
+from assistant.understanding.intents import ALL_INTENTS, read_labelled_csv
 from eval.conversation_eval import evaluate_conversations, normalise_slots
 from eval.intent_eval import classification_report
 
@@ -49,7 +49,7 @@ def test_conversation_eval_on_the_dev_set(understander):
 def test_cli_commands(tmp_path, monkeypatch):
     import typer
 
-    from assistant import eval_commands
+    from eval import commands as eval_commands
 
     monkeypatch.setenv("SHOPASSIST_DATA_DIR", str(tmp_path / "data"))
     app, eval_app = typer.Typer(), typer.Typer()

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from assistant.understand import Understander
+from assistant.understanding.understand import Understander
 
 VALID = json.dumps({"intent": "complaint", "category": None, "colour": None, "brands": [], "price_max": None,
                     "price_min": None, "keywords": []})

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.intents import ALL_INTENTS
-from assistant.understand import Understander
+from assistant.understanding.intents import ALL_INTENTS
+from assistant.understanding.understand import Understander
 
 pytestmark = pytest.mark.slow
 MESSAGE = "my parcel never showed up and nobody answers my emails"

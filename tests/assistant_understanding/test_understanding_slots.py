@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.slots import extract
+from assistant.understanding.slots import extract
 
 
 @pytest.mark.parametrize("text, price_min, price_max, currency", [
@@ -52,7 +52,7 @@ def test_brands_and_negations(vocab):
 
 
 def test_ambiguous_brand_needs_capital_or_context(vocab):
-    from assistant.vocabulary import Vocabulary
+    from assistant.understanding.vocabulary import Vocabulary
 
     v = Vocabulary(brands=frozenset({"slim"}), ambiguous_brands=frozenset({"slim"}))
     assert extract("slim fit jeans", v).slots.brands == []

@@ -1,7 +1,7 @@
 """Dialogue state: merging across turns, references, paging, resets, JSON round trip, purity."""
 from __future__ import annotations
 
-from assistant.state import DialogueState, ShownProduct, apply, remember_shown
+from assistant.understanding.state import DialogueState, ShownProduct, apply, remember_shown
 
 SHOWN = [ShownProduct(id="p1", brand="adidas", price=60.0), ShownProduct(id="p2", brand="puma", price=70.0),
          ShownProduct(id="p3", brand="asics", price=75.0)]
@@ -62,7 +62,7 @@ def test_new_topic_resets_and_narrowing_does_not(understander):
 
 def test_customer_service_turn_keeps_the_shopping_state(understander):
     state, requests = run(understander, ["red sneakers", "can you track my order 00123842"])
-    from assistant.intents import SERVICE_INTENTS
+    from assistant.understanding.intents import SERVICE_INTENTS
 
     assert requests[-1].intent in SERVICE_INTENTS  # the 405-row sample classifier may pick a neighbour
     assert state.slots.colour == "red"

@@ -28,9 +28,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from assistant.intents import SHOPPING_INTENTS
-from assistant.slots import Slots
-from assistant.vocabulary import singular_phrase
+from assistant.understanding.intents import SHOPPING_INTENTS
+from assistant.understanding.slots import Slots
+from assistant.understanding.vocabulary import singular_phrase
 
 
 
@@ -163,7 +163,7 @@ def _other_brand(state: DialogueState, slots: Slots, anchor: list[ShownProduct])
 
 
 def apply(state: DialogueState, request: Any, last_products: Sequence[Any] | None = None) -> DialogueState:
-    """The state after ``request`` (a :class:`assistant.understand.Request`). Pure: ``state`` is unchanged.
+    """The state after ``request`` (a :class:`assistant.understanding.understand.Request`). Pure: ``state`` is unchanged.
 
     Args:
         state: the state before this turn.

@@ -1,6 +1,6 @@
 """The LLM fallback of understanding: a short prompt, a JSON schema with enums, strict validation.
 
-:func:`ask_llm` is called by :class:`assistant.understand.Understander` only when rules and the
+:func:`ask_llm` is called by :class:`assistant.understanding.understand.Understander` only when rules and the
 classifier are unsure. The model must answer with ``{"intent": <enum>, "category": …, "colour": …,
 "brands": […], "price_max": …, …}``; the schema is enforced while decoding (llama.cpp grammar /
 Ollama format / response_format) and the text is then validated with pydantic. Whatever goes wrong —
@@ -19,8 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError, field_validator
 
-from assistant.intents import ALL_INTENTS, SHOPPING_INTENTS
-from assistant.vocabulary import Vocabulary
+from assistant.understanding.intents import ALL_INTENTS, SHOPPING_INTENTS
+from assistant.understanding.slots import rewrite_query
+from assistant.understanding.vocabulary import Vocabulary
 
 SYSTEM_PROMPT = (
     "You label messages sent to an online shop's assistant. Reply with JSON only. intent: search (find "
@@ -144,7 +145,6 @@ def merge_llm(request: Any, answer: LLMUnderstanding, vocab: Vocabulary) -> Any:
             slots.keywords = [k for k in answer.keywords if _grounded(k, text)][:4]
     else:
         slots.keywords = []
-    from assistant.understand import rewrite_query  # local: understand imports this module
 
     return request.model_copy(update={"intent": answer.intent, "slots": slots, "source": "llm",
                                       "confidence": max(request.confidence, 0.6),

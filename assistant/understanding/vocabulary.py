@@ -216,7 +216,7 @@ class Vocabulary:
             title_words.update(words)
             if brand:
                 own.update(w for w in words if w == brand)
-        from assistant.slot_patterns import STOPWORDS
+        from assistant.understanding.slot_patterns import STOPWORDS
 
         ambiguous = {b for b in brands if " " not in b
                      and (b in COMMON_WORDS or b in COLOURS or b in STOPWORDS or len(b) <= 3)}

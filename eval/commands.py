@@ -1,9 +1,10 @@
-"""CLI: ``shopassist eval intents`` and ``shopassist eval conversations`` (registered by ui.cli).
+"""CLI: ``shopassist eval intents|conversations|turns`` (registered by ui.cli).
 
 Both print a table and write RESULT.json. Heavy imports happen inside the commands.
 
     shopassist eval intents --data ../shared/data/bitext-customer-service-intents/test.csv --out results/intents.json
     shopassist eval conversations --data data/conversations/dev.jsonl --out results/conversations.json
+    shopassist eval turns --data data/conversations/turns-dev.jsonl --out results/turns-dev.json
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def _write(out: Path, result: dict) -> None:
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
-    """Add the two evaluation commands to ``eval_app``."""
+    """Add the evaluation commands to ``eval_app``."""
 
     @eval_app.command("intents")
     def eval_intents(
@@ -66,4 +67,42 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         result = evaluate_conversations(data, runner, limit=limit)
         result["fallback_reason"] = reason
         print_report(result)
+        _write(out, result)
+
+    @eval_app.command("turns")
+    def eval_turns(
+        data: Path = typer.Option(..., exists=True, dir_okay=False, help="JSONL, one conversation a line "
+                                  "(format: eval/turn_eval.py)."),
+        out: Path = typer.Option(..., help="Where to write RESULT.json."),
+        llm_profile: str = typer.Option(None, help="LLM profile (default: settings); 'none' = no LLM at all."),
+        limit: int = typer.Option(None, help="Only the first N conversations."),
+    ) -> None:
+        """Play conversations through the served assistant and judge every turn: route accuracy,
+        precision@5, good-turn rate, latency, LLM calls by purpose, the failing turns."""
+        from tqdm import tqdm
+
+        from assistant.agent import ShoppingAssistant
+        from catalog.settings import Settings
+        from eval.turn_eval import evaluate_turns, load_conversations, print_report
+
+        try:
+            conversations = load_conversations(data)[:limit]
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        settings = Settings()
+        if llm_profile and llm_profile != "none":
+            settings = settings.model_copy(update={"llm_profile": llm_profile})
+        extra = {"llm": False} if llm_profile == "none" else {}
+        assistant = ShoppingAssistant.from_settings(settings, **extra)
+        if assistant.store.count_products() == 0:
+            raise typer.BadParameter(f"the store in {settings.data_dir} has no products: run `shopassist demo "
+                                     "--no-serve` (or `shopassist ingest`) first")
+        try:
+            with tqdm(total=len(conversations), desc="conversations", unit="conv") as bar:
+                result = evaluate_turns(assistant, conversations, progress=bar.update)
+        finally:
+            assistant.close()
+        result["data"] = str(data)
+        result["llm"] = "none" if llm_profile == "none" else (llm_profile or settings.llm_profile)
+        print_report(result, typer.echo)
         _write(out, result)

@@ -64,7 +64,7 @@ class PolicyAnswer:
 
 def default_policy_dir() -> Path:
     """The project's demo policies (``data/policies`` in the repository)."""
-    return Path(__file__).resolve().parents[1] / "data" / "policies"
+    return Path(__file__).resolve().parents[2] / "data" / "policies"
 
 
 def _markdown_passages(path: Path) -> list[PolicyPassage]:

@@ -12,7 +12,7 @@ Negations: "not Nike" / "no Puma" -> ``brands_exclude``; "no leather", "without 
 
 Example::
 
-    >>> from assistant.vocabulary import Vocabulary
+    >>> from assistant.understanding.vocabulary import Vocabulary
     >>> x = extract("red running shoes under $80, not Nike", Vocabulary.default().with_terms(brands=["nike"]))
     >>> (x.slots.colour, x.slots.category, x.slots.price_max, x.slots.currency, x.slots.brands_exclude)
     ('red', 'running shoes', 80.0, 'USD', ['nike'])
@@ -24,9 +24,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.slot_patterns import (CUES, NEGATION, ORDER_ID, ORDINALS, PRICE_PATTERNS, QUANTITY, SIZE_PATTERNS,
+from assistant.understanding.slot_patterns import (CUES, NEGATION, ORDER_ID, ORDINALS, PRICE_PATTERNS, QUANTITY, SIZE_PATTERNS,
                                      SORTS, STOPWORDS, NUMBER_WORDS, parse_amount, currency_of)
-from assistant.vocabulary import SIZE_WORDS, Vocabulary
+from assistant.understanding.vocabulary import SIZE_WORDS, Vocabulary
 
 Sort = Literal["price_asc", "price_desc", "rating", "popularity", "newest"]
 SLOT_NAMES: tuple[str, ...] = ("category", "brands", "brands_exclude", "colour", "size", "price_min", "price_max",
@@ -307,3 +307,9 @@ def extract(message: str, vocab: Vocabulary | None = None) -> Extraction:
     if slots.price_min is not None and slots.price_max is not None and slots.price_min > slots.price_max:
         slots.price_min, slots.price_max = slots.price_max, slots.price_min
     return Extraction(slots=slots, cues=cues, refs=refs)
+
+def rewrite_query(message: str, slots: Slots) -> str:
+    """A short retrieval query: colour, brands, keywords and category ("red nike running shoes")."""
+    parts = [slots.colour or "", *slots.brands, *slots.keywords, slots.category or ""]
+    query = " ".join(p for p in parts if p).strip()
+    return query or " ".join(message.split())[:200]

@@ -1,7 +1,7 @@
 """A fast intent classifier: TF-IDF (word 1-2 grams + character 2-5 grams) and logistic regression.
 
 Trained ONLY on the Bitext train split (27 customer-service intents) plus our own shopping, chitchat
-and "other" utterances (:mod:`assistant.intent_examples`). Prediction takes well under a millisecond
+and "other" utterances (:mod:`assistant.understanding.intent_examples`). Prediction takes well under a millisecond
 per message, so understanding never waits on it. The fitted model is cached on disk, keyed by the
 hash of the training data and this module's version, and rebuilt when either changes (~10 s).
 
@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.intent_examples import shopping_examples
+from assistant.understanding.intent_examples import shopping_examples
 
 SHOPPING_INTENTS: tuple[str, ...] = ("search", "refine", "compare", "product_question", "recommend")
 SERVICE_INTENTS: tuple[str, ...] = (
@@ -143,7 +143,7 @@ def default_bitext_train(data_root: str | Path | None = None) -> Path:
     """
     candidates = [Path(data_root) / "bitext-customer-service-intents" / "train.csv"] if data_root else []
     candidates += [Path("../shared/data/bitext-customer-service-intents/train.csv"),
-                   Path(__file__).resolve().parent.parent / "data" / "intents" / "bitext-train.csv"]
+                   Path(__file__).resolve().parents[2] / "data" / "intents" / "bitext-train.csv"]
     for candidate in candidates:
         if candidate.exists():
             return candidate

@@ -8,7 +8,7 @@ Two sources, one rule — nothing reaches the shopper unless every fact in it is
 * :class:`Explainer` asks the LLM for one short sentence per pick (prompt ≈ 80 tokens, the product
   line last so llama.cpp reuses the evaluated prefix across picks; decoding stops at the first
   sentence end), cleans it,
-  runs :class:`assistant.factcheck.FactChecker`, and keeps it only when every claim passes;
+  runs :class:`assistant.answers.factcheck.FactChecker`, and keeps it only when every claim passes;
   otherwise the template sentence is used. :attr:`Explainer.stats` counts how many LLM sentences
   passed — the number reported in docs/assistant.md.
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import desc, select
 
-from assistant.factcheck import CheckResult, FactChecker, HistoryFacts, ItemFacts, mentions
+from assistant.answers.factcheck import CheckResult, FactChecker, HistoryFacts, ItemFacts, mentions
 from catalog import schema
 from catalog.currency import convert, format_price
 

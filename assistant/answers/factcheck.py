@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.guardrails import money_amounts
-from assistant.vocabulary import COLOURS
+from assistant.understanding.vocabulary import COLOURS
 from catalog.currency import convert
 from catalog.records import Product
 

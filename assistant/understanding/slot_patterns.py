@@ -1,4 +1,4 @@
-"""The regular expressions and word lists behind :mod:`assistant.slots` (data, not logic).
+"""The regular expressions and word lists behind :mod:`assistant.understanding.slots` (data, not logic).
 
 Everything here is immutable (compiled patterns, tuples, frozensets, read-only dict literals used as
 tables). Patterns run on the lower-cased message; each returns named groups documented beside it.

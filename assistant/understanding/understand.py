@@ -2,14 +2,14 @@
 
 :class:`Understander` runs, in order:
 
-1. the deterministic extractors (:func:`assistant.slots.extract`, ~1 ms),
-2. the intent classifier (:class:`assistant.intents.IntentClassifier`, ~3 ms),
+1. the deterministic extractors (:func:`assistant.understanding.slots.extract`, ~1 ms),
+2. the intent classifier (:class:`assistant.understanding.intents.IntentClassifier`, ~3 ms),
 3. rules that reconcile the two with the dialogue state ("in blue" after a search is ``refine``;
    "compare the first two" is ``compare``; a customer-service guess on a message that names a
    product category is ``search``),
 4. only when that is still unsure (confidence below ``llm_threshold`` and no product signal), the LLM
    with JSON-schema constrained output (intent enum + slots), validated by pydantic
-   (:mod:`assistant.llm_understanding`). Any LLM failure — garbage, half JSON, a wrong enum, an
+   (:mod:`assistant.understanding.llm_reader`). Any LLM failure — garbage, half JSON, a wrong enum, an
    exception — falls back to the rules result. Understanding never raises on a message.
 
 Example::
@@ -27,11 +27,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.intents import SERVICE_INTENTS, SHOPPING_INTENTS, IntentClassifier, IntentPrediction, default_bitext_train
-from assistant.llm_understanding import ask_llm
-from assistant.slots import Extraction, Slots, extract
-from assistant.state import DialogueState
-from assistant.vocabulary import Vocabulary
+from assistant.understanding.intents import SERVICE_INTENTS, SHOPPING_INTENTS, IntentClassifier, IntentPrediction, default_bitext_train
+from assistant.understanding.llm_reader import ask_llm
+from assistant.understanding.slots import Extraction, Slots, extract, rewrite_query
+from assistant.understanding.state import DialogueState
+from assistant.understanding.vocabulary import Vocabulary
 
 Source = Literal["rules", "classifier", "llm", "fallback"]
 _INJECTION = re.compile(r"ignore (?:all |your |the |previous |prior )*(?:instructions|rules)|system prompt|"
@@ -46,8 +46,8 @@ class Request(BaseModel):
     """The understood message.
 
     Attributes:
-        intent: one of :data:`assistant.intents.ALL_INTENTS`.
-        slots: what this message said (not merged; :func:`assistant.state.apply` merges).
+        intent: one of :data:`assistant.understanding.intents.ALL_INTENTS`.
+        slots: what this message said (not merged; :func:`assistant.understanding.state.apply` merges).
         query: a rewritten search query for this message ("red running shoes").
         confidence: 0..1, how sure understanding is of ``intent``.
         source: "rules" (rules decided), "classifier" (the classifier's guess stood), "llm" (the LLM
@@ -68,12 +68,6 @@ class Request(BaseModel):
     message: str = ""
     llm_error: str | None = None
 
-
-def rewrite_query(message: str, slots: Slots) -> str:
-    """A short retrieval query: colour, brands, keywords and category ("red nike running shoes")."""
-    parts = [slots.colour or "", *slots.brands, *slots.keywords, slots.category or ""]
-    query = " ".join(p for p in parts if p).strip()
-    return query or " ".join(message.split())[:200]
 
 
 class Understander:

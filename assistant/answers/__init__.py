@@ -1,0 +1,1 @@
+"""Answers: explanations, the fact checker, the policy knowledge base and fixed replies."""

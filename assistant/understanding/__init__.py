@@ -1,0 +1,1 @@
+"""Understanding a message: intents, slots, vocabulary, dialogue state and the LLM reader."""
