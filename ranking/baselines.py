@@ -96,12 +96,17 @@ class CoOccurrence:
     def fit(cls, sequences: Iterable[Sequence[int]], n_items: int, window: int = 3, **kwargs) -> "CoOccurrence":
         return cls.from_counts(cls.counts(sequences, n_items, window), window=window, **kwargs)
 
-    def scores(self, history: Sequence[int]) -> np.ndarray:
-        """Sum of the transition rows of the newest ``last_n`` history items, decayed per step back."""
+    def scores(self, history: Sequence[int], item_weights: Sequence[float] | None = None) -> np.ndarray:
+        """Sum of the transition rows of the newest ``last_n`` history items, decayed per step back.
+
+        ``item_weights`` (one per history entry, e.g. event-kind weights) scale each item's vote.
+        """
         n_items = self.transitions.shape[0]
         weights = np.zeros(n_items, dtype=np.float32)
-        for back, item in enumerate(reversed(list(history)[-self.last_n:])):
-            weights[item] += self.decay ** back
+        history = list(history)
+        kinds = list(item_weights) if item_weights is not None else [1.0] * len(history)
+        for back, (item, w) in enumerate(zip(reversed(history[-self.last_n:]), reversed(kinds[-self.last_n:]))):
+            weights[item] += w * self.decay ** back
         if not weights.any():
             return np.zeros(n_items, dtype=np.float32)
         out = self.transitions.T @ weights

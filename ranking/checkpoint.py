@@ -4,15 +4,19 @@ Layout (``<data_dir>/models/ranker/`` by default; ``train ranker --out DIR`` wri
 
     models/ranker/
         20250601-101500/            # one version: UTC time it was written
-            user_encoder/           # the fine-tuned BERT user tower (a sentence-transformers folder)
+            user_adapter/           # the fine-tuned BERT user tower as a peft LoRA adapter (~2 MB) over the
+                                    # packaged MiniLM, or user_encoder/ (a whole sentence-transformers folder)
+            heads.npz               # the trained item projection and history-mix gate (ranking.heads)
+            curve.json, curve.png   # training loss and validation NDCG@10 per step; tensorboard/ (event files)
             checkpoint.json         # status ("good" | "failed"), training config and report, blend
                                     # weights, context settings, validation numbers, item-encoder path
             stats.npz               # item ids, popularity counts, co-occurrence pair counts (training users)
             split.json              # one-way digests of the training and validation users
             eval.json               # (optional) numbers from `shopassist eval recommend`
 
-Items are embedded by the *untrained* packaged MiniLM (``item_encoder`` in checkpoint.json; the
-same vectors the retrieval index holds), so a checkpoint carries only the user tower.
+Items are embedded by the *frozen* packaged MiniLM (``item_encoder`` in checkpoint.json; the same
+vectors the retrieval index holds) and then go through the checkpoint's trained item projection, so a
+checkpoint carries the user tower (or its adapter) and the heads.
 
 :func:`newest_good` picks the newest version whose status is ``good``; serving falls back to the
 untrained encoder (and says so) when there is none.
@@ -39,6 +43,7 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "checkpoint.json"
 USER_ENCODER_DIR = "user_encoder"
+USER_ADAPTER_DIR = "user_adapter"
 
 
 @dataclass
@@ -65,6 +70,36 @@ class Checkpoint:
     @property
     def user_encoder_path(self) -> Path:
         return self.path / USER_ENCODER_DIR
+
+    @property
+    def user_adapter_path(self) -> Path:
+        return self.path / USER_ADAPTER_DIR
+
+    @property
+    def has_user_tower(self) -> bool:
+        return self.user_encoder_path.is_dir() or self.user_adapter_path.is_dir()
+
+    def heads(self):
+        """The trained item projection and history mix (identity for checkpoints without them)."""
+        from ranking.heads import Heads
+
+        return Heads.load(self.path)
+
+    def load_user_tower(self, base=None):
+        """The user tower: the packaged MiniLM (or ``base`` folder) with the LoRA adapter merged in, or the
+        saved sentence-transformers folder. Always a fresh model object (never the item tower)."""
+        from ranking.encoder import RecEncoder, set_transformer
+
+        if self.user_adapter_path.is_dir():
+            from peft import PeftModel
+
+            encoder = RecEncoder.load(base, max_seq_length=self.context.max_seq_length)
+            bert = encoder.model[0].auto_model
+            set_transformer(encoder.model, PeftModel.from_pretrained(bert, str(self.user_adapter_path)).merge_and_unload())
+            encoder.model.eval()
+            encoder.path = self.user_adapter_path
+            return encoder
+        return RecEncoder.load(self.user_encoder_path, max_seq_length=self.context.max_seq_length)
 
     @property
     def item_encoder_path(self) -> Path | None:
@@ -152,6 +187,6 @@ def newest_good(root: str | Path) -> Checkpoint | None:
         except (OSError, json.JSONDecodeError) as exc:
             log.warning("skipping unreadable checkpoint %s: %s", child, exc)
             continue
-        if ckpt.good and ckpt.user_encoder_path.is_dir():
+        if ckpt.good and ckpt.has_user_tower:
             return ckpt
     return None

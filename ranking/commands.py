@@ -1,8 +1,12 @@
 """CLI commands of the ranking package (registered by ui.cli). Heavy imports happen inside the commands.
 
-``shopassist train ranker --items ITEMS --sequences SEQUENCES [--max-steps N] [--out DIR]``
-    fine-tune the BERT user tower, fit the blend on validation users, save a versioned checkpoint
-    (default ``<data_dir>/models/ranker/<version>/``). Progress bar with ETA.
+``shopassist train ranker --items ITEMS --sequences SEQUENCES [--epochs 1] [--device auto] [--out DIR]``
+    fine-tune the BERT user tower (LoRA) and the item projection with a validation curve and early
+    stopping, fit the blend on validation users, save a versioned checkpoint (default
+    ``<data_dir>/models/ranker/<version>/``, with curve.png and a TensorBoard log). Progress bar with ETA.
+``shopassist train ranker --from-events``
+    the same on the shop's own event store (time split, weighted by kind, not-interested negatives);
+    a running server switches to the new version if it is marked good.
 ``shopassist recommend --user ID [--k 10] [--json]``
     top-k products for a shopper (raw id; pseudonymised here) from the catalogue store.
 ``shopassist import-events --sequences FILE [--kind purchase]``
@@ -32,34 +36,56 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
 
     @train_app.command("ranker")
     def train_ranker_cmd(
-        items: Path = typer.Option(..., exists=True, dir_okay=False, help="ITEMS CSV: id and text columns"),
-        sequences: Path = typer.Option(..., exists=True, dir_okay=False,
+        items: Path = typer.Option(None, exists=True, dir_okay=False, help="ITEMS CSV: id and text columns"),
+        sequences: Path = typer.Option(None, exists=True, dir_okay=False,
                                        help="SEQUENCES CSV(.gz): user id and space-separated item ids, oldest first"),
-        max_steps: int = typer.Option(400, help="optimiser steps (0 = keep --init as it is: only refit the blend)"),
-        max_minutes: float = typer.Option(18.0, help="wall-clock cap on fine-tuning (the run stops cleanly)"),
+        from_events: bool = typer.Option(False, "--from-events",
+                                         help="train on the shop's event store and catalogue instead of files "
+                                              "(time split, weighted by kind, not-interested negatives)"),
+        epochs: float = typer.Option(None, help="passes over the examples (default 1; 3 with --from-events)"),
+        max_steps: int = typer.Option(0, help="cap on optimiser steps (0 = as many as --epochs take)"),
+        max_minutes: float = typer.Option(25.0, help="wall-clock cap on fine-tuning (the run stops cleanly)"),
         batch_size: int = typer.Option(32, help="contexts per step"),
-        learning_rate: float = typer.Option(1e-4, help="AdamW peak learning rate"),
+        learning_rate: float = typer.Option(5e-4, help="AdamW peak learning rate of the user tower"),
+        adapter: str = typer.Option("lora", help="lora (a ~2 MB peft adapter) or full (upper BERT layers)"),
+        eval_every: int = typer.Option(100, help="validation NDCG@10 every N steps (early stopping, best kept)"),
+        patience: int = typer.Option(3, help="stop after this many validations without improvement"),
+        device: str = typer.Option("auto", help="auto (CUDA when present) | cpu | cuda | cuda:N | mps"),
         out: Path = typer.Option(None, help="folder of checkpoint versions (default <data_dir>/models/ranker)"),
         items_map: str = typer.Option(None, help="ITEMS columns, e.g. id=item_id,text=title"),
         sequences_map: str = typer.Option(None, help="SEQUENCES columns, e.g. user=user_id,items=item_ids"),
         init: Path = typer.Option(None, exists=True, file_okay=False, help="start from this user-tower folder"),
         test_share: float = typer.Option(0.15, help="share of users held out from training and blend fitting"),
-        valid_share: float = typer.Option(0.10, help="share of users used to fit the blend weights"),
+        valid_share: float = typer.Option(0.10, help="share of users (files) or of events (--from-events) for validation"),
+        max_valid_users: int = typer.Option(1500, help="cap on validation users (curve and blend)"),
         threads: int = typer.Option(None, help="torch CPU threads (default: settings.torch_threads)"),
     ) -> None:
-        """Fine-tune the BERT recommender and save a versioned checkpoint with its config and numbers."""
-        from ranking.pipeline import train_ranker
+        """Fine-tune the BERT recommender and save a versioned checkpoint with its config, curve and numbers."""
         from ranking.ranker import model_root
         from ranking.sequences import parse_mapping
         from ranking.train import TrainConfig
 
         logging.basicConfig(level=logging.WARNING)
         settings = _settings()
-        config = TrainConfig(max_steps=max_steps, max_minutes=max_minutes, batch_size=batch_size,
-                             learning_rate=learning_rate, torch_threads=threads or settings.torch_threads)
-        ckpt = train_ranker(items, sequences, out or model_root(settings), config, parse_mapping(items_map),
-                            parse_mapping(sequences_map), test_share, valid_share, init=init, echo=typer.echo)
-        typer.echo(f"checkpoint: {ckpt.path}")
+        config = TrainConfig(epochs=epochs if epochs is not None else (3.0 if from_events else 1.0),
+                             max_steps=max_steps, max_minutes=max_minutes, batch_size=batch_size,
+                             learning_rate=learning_rate, adapter=adapter, eval_every=eval_every, patience=patience,
+                             device=device, torch_threads=threads or settings.torch_threads)
+        if from_events:
+            from catalog.store import Store
+            from ranking.from_events import train_from_events
+
+            ckpt = train_from_events(Store.from_settings(settings), out or model_root(settings), config,
+                                     valid_share=valid_share if valid_share != 0.10 else 0.2, echo=typer.echo)
+        else:
+            if items is None or sequences is None:
+                raise typer.BadParameter("pass --items and --sequences, or --from-events")
+            from ranking.pipeline import train_ranker
+
+            ckpt = train_ranker(items, sequences, out or model_root(settings), config, parse_mapping(items_map),
+                                parse_mapping(sequences_map), test_share, valid_share, init=init,
+                                max_valid_users=max_valid_users, echo=typer.echo)
+        typer.echo(f"checkpoint: {ckpt.path} ({ckpt.meta.get('status')})")
 
     @app.command("recommend")
     def recommend_cmd(
@@ -82,11 +108,12 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         items = ranker.recommend(key, k)
         profile = ranker.profile(key)
         if as_json:
-            typer.echo(json.dumps({"model": ranker.version, "profile": profile.summary(), "items": [
+            typer.echo(json.dumps({"model": ranker.version, "profile": profile.summary(), "profile_text": profile.text(),
+                                   "items": [
                 {"id": r.product.id, "title": r.product.title, "score": round(r.score, 5),
                  "scores": {n: round(v, 5) for n, v in r.scores.items()}} for r in items]}, indent=2))
             return
-        typer.echo(f"model {ranker.version}; profile: {profile.summary()}")
+        typer.echo(f"model {ranker.version}; profile: {profile.text()}")
         for rank, r in enumerate(items, start=1):
             typer.echo(f"{rank:>3}. {r.score:7.4f}  {r.product.id:<14} {r.product.title[:70]}")
 

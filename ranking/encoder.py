@@ -132,6 +132,16 @@ class RecEncoder:
         return int(self.model.get_sentence_embedding_dimension())
 
 
+def set_transformer(model, module) -> None:
+    """Replace the BERT inside a SentenceTransformer (``model[0]``): ``.model`` in sentence-transformers >= 5,
+    ``.auto_model`` before (newer versions expose ``auto_model`` as a read-only alias)."""
+    first = model[0]
+    if "model" in first._modules:
+        first.model = module
+    else:
+        first.auto_model = module
+
+
 def history_vector(item_vectors: np.ndarray, history: Sequence[int], decay: float = 0.7,
                    max_items: int = DEFAULT_CONTEXT_ITEMS) -> np.ndarray:
     """Recency-weighted mean of the history's item vectors (newest weight 1, then ``decay`` per step)."""

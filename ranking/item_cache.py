@@ -42,7 +42,7 @@ class ItemVectorCache:
         encoder: the item tower.
         cache_dir: where catalogue matrices are saved (None: memory only).
         item_words: items are cut to this many words before encoding (as in training).
-        max_entries: per-product cache size before it is cleared (bounds memory).
+        max_entries: per-product cache size; beyond it the least recently used entries are evicted.
     """
 
     def __init__(self, encoder: RecEncoder, cache_dir: Path | None = None, item_words: int = DEFAULT_ITEM_WORDS,
@@ -60,18 +60,26 @@ class ItemVectorCache:
         return hashlib.sha256(f"{path}|{self.item_words}".encode()).hexdigest()[:12]
 
     def vectors(self, products: Sequence[Product]) -> np.ndarray:
-        """Vectors for ``products`` (row per product), encoding only unseen (id, content) pairs."""
+        """Vectors for ``products`` (row per product), encoding only unseen (id, content) pairs.
+
+        The per-product cache is bounded by ``max_entries``: the least recently used entries are evicted
+        (never one this call still needs: the rows are read before anything is evicted).
+        """
+        if not products:
+            return np.zeros((0, self.encoder.dim), dtype=np.float32)
         keys = [(p.id, p.content_hash()) for p in products]
-        missing = [n for n, key in enumerate(keys) if key not in self._by_product]
+        rows: list[np.ndarray | None] = [self._by_product.get(key) for key in keys]
+        missing = [n for n, row in enumerate(rows) if row is None]
         if missing:
-            if len(self._by_product) + len(missing) > self.max_entries:
-                self._by_product.clear()
             fresh = self.encoder.encode_items([product_text(products[n]) for n in missing], item_words=self.item_words)
             for n, vec in zip(missing, fresh):
-                self._by_product[keys[n]] = vec
-        if not keys:
-            return np.zeros((0, self.encoder.dim), dtype=np.float32)
-        return np.stack([self._by_product[key] for key in keys])
+                rows[n] = vec
+        for key, vec in zip(keys, rows):  # remember (most recently used last), then evict the oldest
+            self._by_product.pop(key, None)
+            self._by_product[key] = vec
+        while len(self._by_product) > self.max_entries:
+            self._by_product.pop(next(iter(self._by_product)))
+        return np.stack(rows)
 
     def catalog(self, store: Store, progress: bool = False) -> tuple[list[str], list[Product], np.ndarray]:
         """(ids, products, matrix) for every product in ``store``; recomputed only when the catalogue changes."""
@@ -94,7 +102,9 @@ class ItemVectorCache:
             if path:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 np.savez(path, ids=np.asarray(ids, dtype=str), vectors=matrix)
-        for product, vec in zip(products, matrix):
+        for product, vec in list(zip(products, matrix))[-self.max_entries:]:
             self._by_product[(product.id, product.content_hash())] = vec
+        while len(self._by_product) > self.max_entries:
+            self._by_product.pop(next(iter(self._by_product)))
         self._catalog = (fingerprint, ids, products, matrix)
         return ids, products, matrix

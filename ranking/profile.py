@@ -16,9 +16,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 from catalog.records import Event, Product
+from ranking.context import event_weight
 
 CURRENCY_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "INR": "₹", "JPY": "¥"}
-POSITIVE_WEIGHT = {"purchase": 3.0, "add_to_cart": 2.0, "rating": 2.0, "like": 2.0, "click": 1.0, "view": 0.5}
 
 
 @dataclass
@@ -33,6 +33,7 @@ class UserProfile:
         currency: the most common currency of those items, if known.
         recent_items: (item id, title) pairs, newest first.
         kinds: event counts by kind.
+        not_interested: (item id, title) pairs the shopper marked "not interested", newest first.
     """
 
     user: str | None
@@ -43,6 +44,7 @@ class UserProfile:
     currency: str | None = None
     recent_items: list[tuple[str, str]] = field(default_factory=list)
     kinds: dict[str, int] = field(default_factory=dict)
+    not_interested: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def is_cold(self) -> bool:
@@ -65,8 +67,33 @@ class UserProfile:
         parts.append("recently: " + ", ".join(_short(t) for _, t in self.recent_items[:3]))
         return "; ".join(parts)
 
+    def text(self) -> str:
+        """Sentences for the shopper to read, e.g. "You often buy Thomas & Friends; usually £10–30. Recently
+        you looked at: …. You told us you are not interested in: …." (what the recommender uses about them)."""
+        if self.is_cold and not self.not_interested:
+            return "We know nothing about your shopping yet: recommendations are what is popular."
+        first = []
+        if self.top_brands:
+            first.append("You often buy " + " and ".join(b for b, _ in self.top_brands[:2]))
+        if self.top_categories:
+            first.append(("mostly " if first else "You mostly shop for ") + " and ".join(
+                c for c, _ in self.top_categories[:2]))
+        if self.price_band:
+            symbol = CURRENCY_SYMBOLS.get((self.currency or "").upper(), "")
+            low, high = self.price_band
+            band = (f"usually {symbol}{_money(low)}–{symbol}{_money(high)}" if high > low
+                    else f"usually about {symbol}{_money(low)}")
+            first.append(band if first else band[0].upper() + band[1:])
+        sentences = ["; ".join(first) + "."] if first else []
+        if self.recent_items:
+            sentences.append("Recently: " + ", ".join(_short(t) for _, t in self.recent_items[:3]) + ".")
+        if self.not_interested:
+            sentences.append("Not interested (never recommended again): "
+                             + ", ".join(_short(t) for _, t in self.not_interested[:3]) + ".")
+        return " ".join(sentences)
+
     def to_dict(self) -> dict:
-        return asdict(self) | {"summary": self.summary()}
+        return asdict(self) | {"summary": self.summary(), "text": self.text()}
 
 
 def _money(value: float) -> str:
@@ -97,9 +124,9 @@ def build_profile(user: str | None, events: Sequence[Event], products: Mapping[s
     currencies: Counter[str] = Counter()
     prices: list[float] = []
     for event in events:
-        if event.kind == "not_interested" or (event.kind == "rating" and (event.value or 0) < 3):
+        weight = event_weight(event)  # purchase > add_to_cart > like > click > view; negatives 0
+        if weight <= 0:
             continue
-        weight = POSITIVE_WEIGHT.get(event.kind, 1.0)
         product = products.get(event.item_id)
         if product is None:
             continue
@@ -112,6 +139,12 @@ def build_profile(user: str | None, events: Sequence[Event], products: Mapping[s
             if product.currency:
                 currencies[product.currency] += 1
     seen: set[str] = set()
+    for event in reversed(events):
+        if event.kind == "not_interested" and event.item_id not in seen:
+            product = products.get(event.item_id)
+            profile.not_interested.append((event.item_id, product.title if product else event.item_id))
+            seen.add(event.item_id)
+    seen = set()
     for event in reversed(events):
         if event.item_id in seen or event.kind == "not_interested":
             continue

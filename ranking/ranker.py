@@ -8,10 +8,18 @@ Scores (``RankedItem.scores``), each in a comparable range, combined with the ch
 :class:`ranking.blend.BlendWeights`:
 
 - ``query_relevance``: the retrieval score, min-max scaled to [0, 1] over the candidates;
-- ``personal_affinity``: the fine-tuned BERT user tower's cosine between "query + recent history"
-  and the item (for a cold shopper: the query alone);
+- ``personal_affinity``: cosine between the user vector (the fine-tuned BERT user tower over
+  "query + recent history", mixed with the history mean by the checkpoint's heads) and the item's
+  projected vector (for a cold shopper: the query alone);
 - ``cooccurrence``: how often the item followed the shopper's last items in the training sequences;
-- ``popularity``: log-popularity (training sequences + live events) scaled to [0, 1].
+- ``popularity``: log-popularity (training sequences + live events weighted by kind) scaled to [0, 1];
+- ``not_interested``: a penalty (<= 0) for items close to something the shopper marked "not
+  interested" (the marked items themselves are never returned).
+
+History comes from the event store weighted by kind (:mod:`ranking.context`: purchase > add_to_cart >
+like > click > view), through the same context builder training uses. A newer ``good`` checkpoint
+written under the model folder (``shopassist train ranker --from-events``) is picked up by a running
+``Ranker`` without a restart (checked at most every ``reload_every`` seconds; :meth:`Ranker.reload`).
 
 Example::
 
@@ -25,6 +33,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
@@ -32,14 +41,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import func, select
 
+from catalog import schema
 from catalog.events import EventStore
 from catalog.records import Product
 from catalog.settings import Settings
 from catalog.store import Store
 from ranking.blend import BlendWeights
 from ranking.checkpoint import Checkpoint, ContextSettings, newest_good
-from ranking.encoder import RecEncoder, context_text
+from ranking.context import EVENT_WEIGHTS, build_user_context, negative_items, weighted_history
+from ranking.encoder import RecEncoder
+from ranking.heads import Heads
 from ranking.item_cache import ItemVectorCache, product_text
 from ranking.profile import UserProfile, build_profile
 from ranking.recommender import UNTRAINED_WEIGHTS
@@ -48,6 +61,10 @@ log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 50
 COUNTS_TTL_SECONDS = 30.0
+RELOAD_SECONDS = 10.0
+NOT_INTERESTED_WEIGHT = 0.5  # penalty per unit of similarity above NOT_INTERESTED_FLOOR (not fitted: no data)
+NOT_INTERESTED_FLOOR = 0.5
+UNTRAINED_HEADS = Heads.identity(gate=1.0)  # fallback: tower + history mean, no projection
 
 
 @contextmanager
@@ -80,6 +97,29 @@ class RankedItem:
     scores: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass
+class _Model:
+    """Everything that changes with a checkpoint, swapped as ONE object (a hot swap is one assignment)."""
+
+    checkpoint: Checkpoint | None
+    user_encoder: RecEncoder
+    weights: BlendWeights
+    context: ContextSettings
+    heads: Heads
+    stats: tuple[dict[str, int], np.ndarray, object] | None
+
+    @property
+    def version(self) -> str:
+        return self.checkpoint.version if self.checkpoint else "untrained"
+
+
+def _load_model(checkpoint: Checkpoint | None, fallback_encoder: RecEncoder) -> _Model:
+    if checkpoint is None:
+        return _Model(None, fallback_encoder, UNTRAINED_WEIGHTS, ContextSettings(), UNTRAINED_HEADS, None)
+    return _Model(checkpoint, checkpoint.load_user_tower(), checkpoint.blend, checkpoint.context, checkpoint.heads(),
+                  _load_model_stats(checkpoint))
+
+
 class Ranker:
     """The served recommender (see the module docstring).
 
@@ -93,31 +133,57 @@ class Ranker:
         turn_threads: torch threads for the one short context encoded per turn. 1 by default: measured
             here under load, one 64-token pass took ~130 ms on 1 thread and ~780 ms on 2 (the thread
             trap in DESIGN.md); on a quiet core it is ~10–20 ms.
+        model_dir: folder of checkpoint versions watched for a newer good one (None: no hot swap).
+        reload_every: seconds between two looks at ``model_dir`` (0: look on every call).
     """
 
     def __init__(self, store: Store, events: EventStore, checkpoint: Checkpoint | None, user_encoder: RecEncoder,
                  item_encoder: RecEncoder, cache_dir: Path | None = None, threads: int | None = None,
-                 turn_threads: int = 1):
+                 turn_threads: int = 1, model_dir: Path | None = None, reload_every: float = RELOAD_SECONDS):
         self.store = store
         self.events = events
-        self.checkpoint = checkpoint
-        self.user_encoder = user_encoder
-        self.weights: BlendWeights = checkpoint.blend if checkpoint else UNTRAINED_WEIGHTS
-        self.context: ContextSettings = checkpoint.context if checkpoint else ContextSettings()
-        self.items = ItemVectorCache(item_encoder, cache_dir, self.context.item_words)
+        self.item_encoder = item_encoder
+        self.items = ItemVectorCache(item_encoder, cache_dir, (checkpoint.context if checkpoint else
+                                                               ContextSettings()).item_words)
         self.threads = threads
         self.turn_threads = turn_threads
-        self._stats: tuple[dict[str, int], np.ndarray, object] | None = None
-        self._live_counts: tuple[float, dict[str, int]] = (0.0, {})
+        self.model_dir = model_dir
+        self.reload_every = reload_every
+        self._model = _Model(checkpoint, user_encoder, checkpoint.blend if checkpoint else UNTRAINED_WEIGHTS,
+                             checkpoint.context if checkpoint else ContextSettings(),
+                             checkpoint.heads() if checkpoint else UNTRAINED_HEADS, None)
         if checkpoint is not None:
-            ids, counts, pairs = checkpoint.stats()
-            from ranking.baselines import CoOccurrence
+            self._model = _Model(checkpoint, user_encoder, self._model.weights, self._model.context,
+                                 self._model.heads, _load_model_stats(checkpoint))
+        self._live_counts: tuple[float, dict[str, float]] = (0.0, {})
+        self._projected: tuple[tuple, np.ndarray] | None = None
+        self._last_look = time.monotonic()
+        self._reload_lock = threading.Lock()
 
-            self._stats = ({item: n for n, item in enumerate(ids)}, counts, CoOccurrence.from_counts(pairs))
+    # the model in use (read-only views; a hot swap replaces them all at once)
+    @property
+    def checkpoint(self) -> Checkpoint | None:
+        return self._model.checkpoint
+
+    @property
+    def user_encoder(self) -> RecEncoder:
+        return self._model.user_encoder
+
+    @property
+    def weights(self) -> BlendWeights:
+        return self._model.weights
+
+    @property
+    def context(self) -> ContextSettings:
+        return self._model.context
+
+    @property
+    def heads(self) -> Heads:
+        return self._model.heads
 
     @property
     def version(self) -> str:
-        return self.checkpoint.version if self.checkpoint else "untrained"
+        return self._model.version
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store, embedder=None) -> "Ranker":
@@ -142,103 +208,202 @@ class Ranker:
                         "weights (train one: shopassist train ranker --items ITEMS --sequences SEQUENCES)", root)
             user_encoder = item_encoder
         else:
-            user_encoder = RecEncoder.load(ckpt.user_encoder_path, max_seq_length=ckpt.context.max_seq_length)
+            user_encoder = ckpt.load_user_tower()
             log.info("recommender checkpoint %s loaded", ckpt.version)
-        return cls(store, EventStore(store), ckpt, user_encoder, item_encoder, root / "cache", settings.torch_threads)
+        return cls(store, EventStore(store), ckpt, user_encoder, item_encoder, root / "cache", settings.torch_threads,
+                   model_dir=root)
+
+    # -- hot swap -------------------------------------------------------------------------
+    def reload(self) -> bool:
+        """Switch to the newest good checkpoint under ``model_dir`` if it is newer than the one in use.
+
+        Returns True when it switched. The new model is loaded completely before one assignment swaps
+        it in, so a call in flight finishes with the old one and the next uses the new one.
+        """
+        self._last_look = time.monotonic()
+        if self.model_dir is None:
+            return False
+        with self._reload_lock:
+            found = newest_good(self.model_dir)
+            if found is None or (self.checkpoint is not None and found.version <= self.checkpoint.version):
+                return False
+            try:
+                model = _load_model(found, self.item_encoder)
+            except Exception as exc:  # a broken new version must not take the server down
+                log.warning("could not load the new recommender checkpoint %s: %s", found.version, exc)
+                return False
+            old = self.version
+            self._model = model
+            log.info("recommender checkpoint switched %s -> %s without a restart", old, model.version)
+            return True
+
+    def _maybe_reload(self) -> None:
+        if self.model_dir is not None and time.monotonic() - self._last_look >= self.reload_every:
+            self.reload()
 
     # -- signals -------------------------------------------------------------------------
-    def _history(self, user: str | None) -> tuple[list[str], dict[str, Product]]:
-        items = self.events.item_history(user, HISTORY_LIMIT)
-        return items, self.store.get_products(items) if items else {}
+    def _history(self, user: str | None):
+        """(positive items oldest first, their kind weights, not-interested items, products) of ``user``."""
+        events = self.events.history(user, HISTORY_LIMIT) if user else []
+        items, weights = weighted_history(events)
+        negatives = negative_items(events)
+        wanted = set(items) | set(negatives)
+        products = self.store.get_products(wanted) if wanted else {}
+        keep = [n for n, i in enumerate(items) if i in products]
+        return [items[n] for n in keep], [weights[n] for n in keep], [i for i in negatives if i in products], products
 
-    def _user_vector(self, query: str | None, history: list[str], products: dict[str, Product]) -> np.ndarray | None:
-        texts = [product_text(products[i]) for i in history if i in products]
-        ctx = context_text(query, texts[-self.context.context_items:], self.context.words_per_item,
-                           self.context.context_items)
-        if not ctx:
+    def _projected_vectors(self, model: _Model, products: Sequence[Product]) -> np.ndarray:
+        return model.heads.items(self.items.vectors(products))
+
+    def user_context(self, model: _Model, query: str | None, history: list[str], weights: list[float],
+                     products: dict[str, Product]):
+        """The context served for this turn (exactly :func:`ranking.context.build_user_context`)."""
+        return build_user_context(query, history, weights, lambda i: product_text(products[i]), model.context)
+
+    def _user_vector(self, model: _Model, query: str | None, history: list[str], weights: list[float],
+                     products: dict[str, Product]) -> np.ndarray | None:
+        ctx = self.user_context(model, query, history, weights, products)
+        if not ctx.text:
             return None
         with _torch_threads(self.turn_threads):
-            return self.user_encoder.encode_contexts([ctx])[0]
+            tower = model.user_encoder.encode_contexts([ctx.text])
+        recent = self._projected_vectors(model, [products[i] for i in ctx.items]) if ctx.items else None
+        if recent is None:
+            return model.heads.user(tower, [[]], None, np.zeros((0, tower.shape[1]), np.float32))[0]
+        return model.heads.user(tower, [list(range(len(ctx.items)))], [ctx.weights], recent)[0]
 
-    def _counts(self) -> dict[str, int]:
+    def _counts(self) -> dict[str, float]:
+        """Live popularity: events per item weighted by kind (negatives excluded), refreshed every 30 s."""
         stamp, counts = self._live_counts
         if time.monotonic() - stamp > COUNTS_TTL_SECONDS:
-            counts = self.events.item_counts()
+            table = schema.events
+            query = select(table.c.item_id, table.c.kind, func.count()).group_by(table.c.item_id, table.c.kind)
+            counts = {}
+            with self.store.engine.connect() as conn:
+                for item, kind, n in conn.execute(query).all():
+                    weight = EVENT_WEIGHTS.get(kind, 0.0)
+                    if weight > 0:
+                        counts[item] = counts.get(item, 0.0) + weight * int(n)
             self._live_counts = (time.monotonic(), counts)
         return counts
 
-    def _popularity(self, ids: Sequence[str]) -> np.ndarray:
+    def _popularity(self, model: _Model, ids: Sequence[str]) -> np.ndarray:
         live = self._counts()
-        out = np.array([live.get(i, 0) for i in ids], dtype=np.float32)
-        top = max(live.values(), default=0)
-        if self._stats:
-            index, counts, _ = self._stats
+        out = np.array([live.get(i, 0.0) for i in ids], dtype=np.float32)
+        top = max(live.values(), default=0.0)
+        if model.stats:
+            index, counts, _ = model.stats
             out += np.array([counts[index[i]] if i in index else 0.0 for i in ids], dtype=np.float32)
             top = max(top, float(counts.max()) if counts.size else 0.0)
         scale = np.log1p(top) if top > 0 else 1.0
         return np.log1p(out) / scale
 
-    def _cooccurrence(self, ids: Sequence[str], history: list[str]) -> np.ndarray:
-        if not self._stats or not history:
+    def _cooccurrence(self, model: _Model, ids: Sequence[str], history: list[str], weights: list[float]) -> np.ndarray:
+        if not model.stats or not history:
             return np.zeros(len(ids), dtype=np.float32)
-        index, _, co = self._stats
-        known = [index[i] for i in history if i in index]
+        index, _, co = model.stats
+        known = [(index[i], w) for i, w in zip(history, weights) if i in index]
         if not known:
             return np.zeros(len(ids), dtype=np.float32)
-        row = co.scores(known)
+        row = co.scores([k for k, _ in known], [w for _, w in known])
         return np.array([row[index[i]] if i in index else 0.0 for i in ids], dtype=np.float32)
+
+    def _not_interested(self, model: _Model, vectors: np.ndarray, negatives: list[str],
+                        products: dict[str, Product]) -> np.ndarray:
+        """Penalty (<= 0) for items similar to what the shopper marked "not interested"."""
+        if not negatives or not len(vectors):
+            return np.zeros(len(vectors), dtype=np.float32)
+        neg = self._projected_vectors(model, [products[i] for i in negatives])
+        sim = (vectors @ neg.T).max(axis=1)
+        return -NOT_INTERESTED_WEIGHT * np.clip((sim - NOT_INTERESTED_FLOOR) / (1 - NOT_INTERESTED_FLOOR), 0, 1)
 
     # -- public API ---------------------------------------------------------------------
     def rerank(self, user: str | None, query: str | None, candidates: Sequence, k: int = 10) -> list[RankedItem]:
         """Order ``candidates`` (``retrieval.search.SearchHit``: ``.product``, ``.score``) for ``user``.
 
         ``user`` is the pseudonymised key, or None (cold start: query relevance and popularity).
-        Items the shopper marked ``not_interested`` are dropped. Returns at most ``k`` items, best first.
+        Items the shopper marked ``not_interested`` are dropped, and items close to them are pushed down
+        (the ``not_interested`` score). Returns at most ``k`` items, best first.
         """
         if not candidates:
             return []
-        history, products = self._history(user)
-        unwanted = {e.item_id for e in self.events.history(user, HISTORY_LIMIT, kinds=["not_interested"])} if user else set()
+        self._maybe_reload()
+        model = self._model
+        history, weights, negatives, products = self._history(user)
+        unwanted = set(negatives)
         hits = [h for h in candidates if h.product.id not in unwanted]
+        if not hits:
+            return []
         ids = [h.product.id for h in hits]
         raw = np.array([float(h.score) for h in hits], dtype=np.float32)
         spread = float(raw.max() - raw.min()) if len(raw) else 0.0
         query_rel = (raw - raw.min()) / spread if spread > 0 else np.ones_like(raw)
-        user_vec = self._user_vector(query, history, products)
-        affinity = (self.items.vectors([h.product for h in hits]) @ user_vec if user_vec is not None
-                    else np.zeros(len(hits), dtype=np.float32))
-        co = self._cooccurrence(ids, history)
-        pop = self._popularity(ids)
-        total = self.weights.combine(affinity, co, pop, query_rel)
+        vectors = self._projected_vectors(model, [h.product for h in hits])
+        user_vec = self._user_vector(model, query, history, weights, products)
+        affinity = vectors @ user_vec if user_vec is not None else np.zeros(len(hits), dtype=np.float32)
+        co = self._cooccurrence(model, ids, history, weights)
+        pop = self._popularity(model, ids)
+        neg = self._not_interested(model, vectors, negatives, products)
+        total = model.weights.combine(affinity, co, pop, query_rel) + neg
         order = np.argsort(-total, kind="stable")[:k]
-        return [RankedItem(hits[n].product, float(total[n]), {
+        return [RankedItem(hits[n].product, float(total[n]), _breakdown(negatives, neg[n], {
             "query_relevance": float(query_rel[n]), "personal_affinity": float(affinity[n]),
-            "cooccurrence": float(co[n]), "popularity": float(pop[n])}) for n in order]
+            "cooccurrence": float(co[n]), "popularity": float(pop[n])})) for n in order]
 
-    def recommend(self, user: str | None, k: int = 10) -> list[RankedItem]:
-        """Top-``k`` catalogue products for ``user`` with no query (history items excluded).
-
-        A cold shopper (None or no events) gets the most popular products.
-        """
+    def _catalog(self, model: _Model):
         with _torch_threads(self.threads):
             ids, products, matrix = self.items.catalog(self.store)
+        key = (id(matrix), model.version, model.heads.digest())
+        if self._projected is None or self._projected[0] != key:
+            self._projected = (key, model.heads.items(matrix))
+        return ids, products, self._projected[1]
+
+    def recommend(self, user: str | None, k: int = 10, exclude: Sequence[str] = ()) -> list[RankedItem]:
+        """Top-``k`` catalogue products for ``user`` with no query.
+
+        Never returns the shopper's history items, items they marked ``not_interested`` (items close
+        to those are pushed down), or ``exclude``. A cold shopper (None or no events) gets the most
+        popular products.
+        """
+        self._maybe_reload()
+        model = self._model
+        ids, products, matrix = self._catalog(model)
         if not ids:
             return []
-        history, hist_products = self._history(user)
-        user_vec = self._user_vector(None, history, hist_products)
+        history, weights, negatives, hist_products = self._history(user)
+        user_vec = self._user_vector(model, None, history, weights, hist_products)
         affinity = matrix @ user_vec if user_vec is not None else np.zeros(len(ids), dtype=np.float32)
-        co = self._cooccurrence(ids, history)
-        pop = self._popularity(ids)
-        total = self.weights.combine(affinity, co, pop)
-        seen = set(history)
-        total = np.where([i in seen for i in ids], -np.inf, total)
+        co = self._cooccurrence(model, ids, history, weights)
+        pop = self._popularity(model, ids)
+        neg = self._not_interested(model, matrix, negatives, hist_products)
+        total = model.weights.combine(affinity, co, pop) + neg
+        banned = set(history) | set(negatives) | set(exclude)
+        total = np.where([i in banned for i in ids], -np.inf, total)
         order = [n for n in np.argsort(-total, kind="stable")[:k] if np.isfinite(total[n])]
-        return [RankedItem(products[n], float(total[n]), {
+        return [RankedItem(products[n], float(total[n]), _breakdown(negatives, neg[n], {
             "personal_affinity": float(affinity[n]), "cooccurrence": float(co[n]),
-            "popularity": float(pop[n])}) for n in order]
+            "popularity": float(pop[n])})) for n in order]
 
     def profile(self, user: str | None) -> UserProfile:
         """The shopper's readable profile (computed from their events now; nothing is stored)."""
         events = self.events.history(user, 200)
         products = self.store.get_products({e.item_id for e in events}) if events else {}
         return build_profile(user, events, products)
+
+    def profile_text(self, user: str | None) -> str:
+        """The profile as sentences the shopper reads ("You often buy Thomas & Friends; usually £10–30. ...")."""
+        return self.profile(user).text()
+
+
+def _breakdown(negatives: list[str], penalty: float, scores: dict[str, float]) -> dict[str, float]:
+    """The score breakdown; ``not_interested`` appears only for shoppers who marked something."""
+    if negatives:
+        scores["not_interested"] = float(penalty)
+    return scores
+
+
+def _load_model_stats(checkpoint: Checkpoint):
+    from ranking.baselines import CoOccurrence
+
+    ids, counts, pairs = checkpoint.stats()
+    return {item: n for n, item in enumerate(ids)}, counts, CoOccurrence.from_counts(pairs)

@@ -27,7 +27,9 @@ from scipy import sparse
 from ranking.baselines import CoOccurrence, Popularity
 from ranking.blend import BlendWeights
 from ranking.checkpoint import Checkpoint, ContextSettings
-from ranking.encoder import RecEncoder, context_text
+from ranking.context import build_user_context
+from ranking.encoder import RecEncoder
+from ranking.heads import Heads
 
 log = logging.getLogger(__name__)
 
@@ -55,21 +57,24 @@ class Recommender:
     Args:
         user_encoder: the (fine-tuned) user tower.
         item_ids, item_texts: the item vocabulary and texts (same order).
-        item_vectors: item-tower vectors, one row per item (L2-normalised).
+        item_vectors: frozen item-tower vectors, one row per item (L2-normalised); ``heads`` projects them.
         popularity, cooccurrence: the count-based signals over the same vocabulary.
         weights: the blend.
         context: how context texts are written.
         version: checkpoint version, or "untrained".
+        heads: the trained item projection and history mix (identity by default: the plain towers).
     """
 
     def __init__(self, user_encoder: RecEncoder, item_ids: list[str], item_texts: list[str], item_vectors: np.ndarray,
                  popularity: Popularity, cooccurrence: CoOccurrence, weights: BlendWeights,
-                 context: ContextSettings, version: str = "untrained"):
+                 context: ContextSettings, version: str = "untrained", heads: Heads | None = None):
         self.user_encoder = user_encoder
         self.item_ids = list(item_ids)
         self.item_texts = list(item_texts)
         self.index = {item: n for n, item in enumerate(self.item_ids)}
-        self.item_vectors = item_vectors
+        self.heads = heads or Heads.identity()
+        self.raw_item_vectors = item_vectors
+        self.item_vectors = self.heads.items(item_vectors)
         self.popularity = popularity
         self.cooccurrence = cooccurrence
         self.weights = weights
@@ -102,7 +107,7 @@ class Recommender:
         else:
             context, weights, version = ckpt.context, ckpt.blend, ckpt.version
             counts, pairs = align_stats(*ckpt.stats(), item_ids)
-            user_encoder = user_encoder or RecEncoder.load(ckpt.user_encoder_path, max_seq_length=context.max_seq_length)
+            user_encoder = user_encoder or ckpt.load_user_tower()
         if item_vectors is None:
             item_encoder = item_encoder or RecEncoder.load(ckpt.item_encoder_path if ckpt else None)
             item_vectors = item_encoder.encode_items(item_texts, item_words=context.item_words)
@@ -112,30 +117,43 @@ class Recommender:
         if extra_counts is not None:
             counts = counts + np.asarray(extra_counts, np.float32)
         return cls(user_encoder, item_ids, item_texts, item_vectors, Popularity(counts),
-                   CoOccurrence.from_counts(pairs), weights, context, version)
+                   CoOccurrence.from_counts(pairs), weights, context, version, ckpt.heads() if ckpt else None)
 
     # -- the three signals -------------------------------------------------------------------
-    def context_texts(self, histories: Sequence[Sequence[int]], queries: Sequence[str | None] | None = None) -> list[str]:
-        cfg = self.context_settings
+    def contexts(self, histories: Sequence[Sequence[int]], queries: Sequence[str | None] | None = None,
+                 weights: Sequence[Sequence[float]] | None = None):
+        """The user contexts (:func:`ranking.context.build_user_context`, as in training and serving)."""
         queries = queries or [None] * len(histories)
-        return [context_text(q, [self.item_texts[i] for i in h[-cfg.context_items:]], cfg.words_per_item,
-                             cfg.context_items) for h, q in zip(histories, queries)]
+        return [build_user_context(q, list(h), weights[n] if weights is not None else None,
+                                   lambda i: self.item_texts[i], self.context_settings)
+                for n, (h, q) in enumerate(zip(histories, queries))]
+
+    def context_texts(self, histories: Sequence[Sequence[int]], queries: Sequence[str | None] | None = None) -> list[str]:
+        return [c.text for c in self.contexts(histories, queries)]
 
     def encoder_scores(self, histories: Sequence[Sequence[int]], queries: Sequence[str | None] | None = None,
-                       batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        """Cosine of each context with every item: shape (len(histories), n_items). 0 for an empty context."""
-        texts = self.context_texts(histories, queries)
-        out = np.zeros((len(texts), len(self.item_ids)), dtype=np.float32)
-        rows = [n for n, t in enumerate(texts) if t]
+                       batch_size: int = 64, progress: bool = False,
+                       weights: Sequence[Sequence[float]] | None = None) -> np.ndarray:
+        """Cosine of each user vector with every (projected) item: shape (len(histories), n_items).
+
+        0 for an empty context. The user vector is the tower's context vector mixed with the history mean
+        by the checkpoint's heads.
+        """
+        contexts = self.contexts(histories, queries, weights)
+        out = np.zeros((len(contexts), len(self.item_ids)), dtype=np.float32)
+        rows = [n for n, c in enumerate(contexts) if c.text]
         if rows:
-            users = self.user_encoder.encode_contexts([texts[n] for n in rows], batch_size=batch_size, progress=progress)
+            tower = self.user_encoder.encode_contexts([contexts[n].text for n in rows], batch_size=batch_size,
+                                                      progress=progress)
+            users = self.heads.user(tower, [contexts[n].items for n in rows], [contexts[n].weights for n in rows],
+                                    self.item_vectors)
             out[rows] = users @ self.item_vectors.T
         return out
 
     def signals(self, histories: Sequence[Sequence[int]], queries: Sequence[str | None] | None = None,
-                progress: bool = False) -> dict[str, np.ndarray]:
+                progress: bool = False, weights: Sequence[Sequence[float]] | None = None) -> dict[str, np.ndarray]:
         """All three signals as (users x items) matrices."""
-        return {"encoder": self.encoder_scores(histories, queries, progress=progress),
+        return {"encoder": self.encoder_scores(histories, queries, progress=progress, weights=weights),
                 "cooccurrence": self.cooccurrence.scores_many(histories),
                 "popularity": np.broadcast_to(self._pop_norm, (len(histories), len(self.item_ids)))}
 

@@ -1,33 +1,35 @@
-"""Fine-tune the recommender's BERT encoder on behaviour sequences (sentence-transformers Trainer).
+"""Fine-tune the recommender: the BERT user tower (LoRA adapter or top layers) plus the item projection.
 
-Training examples are (user context -> next item) pairs. Every training user contributes several:
-for a sequence ``i1 i2 ... in`` the prefixes ``i1..it`` (t >= 1) each predict ``i(t+1)``; the context
-text is built exactly as at serving time (:func:`ranking.encoder.context_text`, newest first).
+Training examples are (user context -> next item) pairs. For a sequence ``i1 i2 ... in`` every prefix
+``i1..it`` predicts ``i(t+1)``; the context is built by :func:`ranking.context.build_user_context`,
+the same function serving calls. Sequences carry no queries, so for ``query_share`` of the examples a
+*pseudo-query* (2-3 consecutive words of the target's title) is put in front, exactly as a served
+query is ("query: ... | history"): the tower learns both forms it will be served.
 
-Two towers, one of them frozen. Items are embedded once by the packaged MiniLM (the same vectors the
-retrieval index holds); the *user tower*, a copy of MiniLM, is fine-tuned to map a context into that
-item space. Because the item side is fixed, the loss (:class:`CatalogSoftmaxLoss`) is a softmax over
-the WHOLE catalogue — every other item is a negative, not just the batch's — with the user's own
-history masked out, exactly as in the evaluation. On a CPU this is the difference that matters: a
-step costs one forward/backward pass over short contexts only, and each step sees thousands of
-negatives. The lowest ``frozen_layers`` BERT layers (and the embeddings) are frozen too, which
-roughly halves the backward pass.
+The loss is a softmax over the WHOLE catalogue (:func:`catalogue_loss`): every other item is a
+negative (which subsumes in-batch and "hard" negatives at these catalogue sizes: the hardest
+negatives are in it), the user's own history is masked out as in the evaluation, and items the
+shopper marked ``not_interested`` get ``negative_margin`` added to their logit (pushed down harder).
+The item side is the frozen MiniLM vectors through a trained projection (:mod:`ranking.heads`),
+re-applied to the whole catalogue every step (one 384 x 384 product), so the item side learns without
+re-encoding any item text. The user vector mixes the tower with the history mean (the gate is learnt).
 
-It runs on the GPU when torch sees one, otherwise on ``torch_threads`` CPU threads. ``max_steps``
-caps the steps and ``max_minutes`` caps the wall clock (the trainer stops cleanly at whichever comes
-first), so the default run fits the 20-minute budget on a 2-core CPU.
+Convergence: every ``eval_every`` steps NDCG@10 on validation users (no query, full ranking, history
+masked), the best step is kept (its weights restored at the end), training stops early after
+``patience`` evaluations without improvement. The curve goes to ``curve.json`` / ``curve.png``
+(matplotlib) and to TensorBoard (``tensorboard --logdir <model folder>`` shows every run's loss and
+validation NDCG side by side). ``device``: ``auto`` (CUDA when torch sees it), ``cpu``, ``cuda``, ...
 
 Example::
 
     enc = RecEncoder.load()
-    ids = ["a", "b", "c"]
-    examples = build_examples({"u1": ids}, {"a": "gloves", "b": "goggles", "c": "mask"}, ids)
-    items = RecEncoder.load().encode_items(["gloves", "goggles", "mask"])
-    report = fine_tune(enc, examples, items, TrainConfig(max_steps=2, batch_size=2), out_dir=Path("/tmp/run"))
-    report.steps, report.steps_per_second
+    examples = build_examples({"u1": ["a", "b", "c"]}, {"a": "gloves", "b": "goggles", "c": "mask"}, ["a", "b", "c"])
+    items = enc.encode_items(["gloves", "goggles", "mask"])
+    report, heads = fine_tune(RecEncoder.load(), examples, items, TrainConfig(max_steps=2, batch_size=2), Path("/tmp/run"))
 """
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -36,9 +38,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ranking.encoder import RecEncoder, context_text
+from ranking.blend import ndcg10_from_ranks, target_ranks
+from ranking.checkpoint import ContextSettings
+from ranking.context import build_user_context
+from ranking.encoder import RecEncoder, set_transformer
+from ranking.heads import Heads
 
 log = logging.getLogger(__name__)
+
+LORA_TARGETS = r".*encoder\.layer\.({layers})\.(attention\.self\.(query|key|value)|attention\.output\.dense|intermediate\.dense|output\.dense)"
 
 
 @dataclass
@@ -46,56 +54,97 @@ class TrainConfig:
     """Every training knob, with the default used for the reported numbers.
 
     Attributes:
-        max_steps: optimiser steps (fewer when ``epochs`` passes over the examples come first; the
-            pipeline treats 0 as "do not train").
+        max_steps: optimiser steps; 0 = as many as ``epochs`` passes take.
         max_minutes: wall-clock cap for the optimiser loop; 0 = none. The run stops cleanly.
-        epochs: passes over the examples when ``max_steps`` does not stop it first.
-        batch_size: contexts per step (each is scored against every item in the catalogue).
-        learning_rate: AdamW peak rate (linear warm-up over ``warmup_ratio`` of the steps, then decay).
-        scale: softmax temperature inverse applied to cosine similarities (as in MNRL).
-        max_seq_length: token cap for a context.
-        words_per_item, context_items: how a context is written (see ``ranking.encoder.context_text``).
-        frozen_layers: the embeddings and this many of the 6 BERT layers stay fixed.
+        epochs: passes over the examples (fractions allowed).
+        batch_size: contexts per step (each scored against every item in the catalogue).
+        learning_rate: AdamW peak rate of the tower (linear warm-up over ``warmup_ratio``, then linear decay).
+        head_learning_rate: peak rate of the item projection and the history gate.
+        scale: inverse softmax temperature on cosines (as in MultipleNegativesRankingLoss).
+        max_seq_length, words_per_item, context_items: how a context is written and cut.
+        frozen_layers: the embeddings and the lowest ``frozen_layers`` BERT layers are not trained.
+        adapter: ``lora`` (a peft LoRA adapter on the upper layers: a checkpoint of ~2 MB) or ``full``
+            (the upper layers themselves: ~90 MB).
+        lora_rank, lora_alpha: LoRA size and scaling.
+        item_projection: train the item projection (else the frozen item vectors are used as they are).
+        history_mix: mix the history mean into the user vector with a learnt gate.
+        query_share: share of examples with a pseudo-query (train/serve identity for ``rerank``).
+        negative_margin: logit bonus of ``not_interested`` items in the loss.
+        eval_every: validation NDCG@10 every this many steps (and at step 0 and at the end).
+        patience: stop after this many validations without a new best.
         pairs_per_user: at most this many (prefix -> next) examples per user, latest first; 0 = all.
-        seed: shuffling seed.
-        torch_threads: CPU threads when there is no GPU.
+        seed: shuffling and pseudo-query seed.
+        torch_threads: CPU threads when training on the CPU.
+        device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N`` | ``mps``.
     """
 
-    max_steps: int = 400
-    max_minutes: float = 18.0
-    epochs: int = 1
+    max_steps: int = 0
+    max_minutes: float = 25.0
+    epochs: float = 1.0
     batch_size: int = 32
-    learning_rate: float = 1e-4
+    learning_rate: float = 5e-4
+    head_learning_rate: float = 2e-3
     warmup_ratio: float = 0.05
     scale: float = 20.0
     max_seq_length: int = 64
     words_per_item: int = 10
     context_items: int = 5
     frozen_layers: int = 2
+    adapter: str = "lora"
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    item_projection: bool = True
+    history_mix: bool = True
+    query_share: float = 0.2
+    negative_margin: float = 2.0
+    eval_every: int = 100
+    patience: int = 3
     pairs_per_user: int = 0
     seed: int = 42
     torch_threads: int = 2
+    device: str = "auto"
+
+    @property
+    def context(self) -> ContextSettings:
+        return ContextSettings(self.words_per_item, self.context_items, self.max_seq_length)
 
 
 @dataclass
 class TrainExample:
-    """One (context -> next item) example: the context text, the target index, the masked history indices."""
+    """One example: context text, target index, masked history, the context's items (for the history mix)."""
 
     context: str
     target: int
     history: list[int]
+    recent: list[int] = field(default_factory=list)
+    recent_weights: list[float] = field(default_factory=list)
+    negatives: list[int] = field(default_factory=list)
+    weight: float = 1.0
+
+
+@dataclass
+class ValidationSet:
+    """Validation users: histories (indices, chronological), their event weights, and targets."""
+
+    histories: list[list[int]]
+    targets: list[int]
+    weights: list[list[float]] | None = None
 
 
 @dataclass
 class TrainReport:
-    """What happened: steps, time, speed and the logged loss curve."""
+    """What happened: steps, time, speed, the loss and validation curves, the best step."""
 
     steps: int
     seconds: float
     examples: int
     device: str
     losses: list[tuple[int, float]] = field(default_factory=list)
+    validation: list[tuple[int, float]] = field(default_factory=list)
+    best_step: int = 0
+    best_ndcg10: float | None = None
     stopped_by: str = "max_steps"
+    gate: float = 0.0
 
     @property
     def steps_per_second(self) -> float:
@@ -107,62 +156,77 @@ class TrainReport:
         return out
 
 
+def pseudo_query(text: str, rng: random.Random) -> str:
+    """2-3 consecutive words from the start of an item's title: what a shopper might have typed for it."""
+    title = text.split(".")[0]
+    words = [w.strip(",;:()[]\"'") for w in title.split()[:8]]
+    words = [w for w in words if w]
+    if not words:
+        return ""
+    size = min(len(words), rng.choice((2, 3)))
+    start = rng.randrange(0, len(words) - size + 1)
+    return " ".join(words[start:start + size]).lower()
+
+
 def build_examples(sequences: dict[str, list[str]], texts: dict[str, str], item_ids: list[str],
-                   config: TrainConfig | None = None, users: list[str] | None = None) -> list[TrainExample]:
-    """Examples from every prefix of every chosen user's sequence, shuffled with ``config.seed``."""
+                   config: TrainConfig | None = None, users: list[str] | None = None,
+                   weights: dict[str, list[float]] | None = None,
+                   negatives: dict[str, list[str]] | None = None) -> list[TrainExample]:
+    """Examples from every prefix of every chosen user's sequence, shuffled with ``config.seed``.
+
+    Args:
+        sequences: user -> item ids, oldest first.
+        texts: item id -> text.
+        item_ids: the vocabulary (indices refer to it).
+        users: which users (default all).
+        weights: user -> one event weight per sequence entry (shop events); None = all 1.
+        negatives: user -> ``not_interested`` item ids (extra-hard negatives).
+    """
     config = config or TrainConfig()
     index = {item: n for n, item in enumerate(item_ids)}
+    rng = random.Random(config.seed)
+    settings = config.context
     examples: list[TrainExample] = []
     for user in users if users is not None else list(sequences):
-        seq = sequences[user]
+        seq = [index[i] for i in sequences[user]]
+        wts = (weights or {}).get(user) or [1.0] * len(seq)
+        negs = [index[i] for i in (negatives or {}).get(user, []) if i in index]
         positions = list(range(len(seq) - 1, 0, -1))
         if config.pairs_per_user:
             positions = positions[:config.pairs_per_user]
         for pos in positions:
-            history = seq[:pos]
-            ctx = context_text(None, [texts[i] for i in history[-config.context_items:]],
-                               config.words_per_item, config.context_items)
-            examples.append(TrainExample(ctx, index[seq[pos]], sorted({index[i] for i in history})))
-    random.Random(config.seed).shuffle(examples)
+            target = seq[pos]
+            query = pseudo_query(texts[item_ids[target]], rng) if rng.random() < config.query_share else None
+            ctx = build_user_context(query, seq[:pos], wts[:pos], lambda i: texts[item_ids[i]], settings)
+            examples.append(TrainExample(ctx.text, target, sorted(set(seq[:pos])), ctx.items, ctx.weights,
+                                         [n for n in negs if n != target], wts[pos]))
+    rng.shuffle(examples)
     return examples
 
 
-def _labels(examples: list[TrainExample]) -> list[list[int]]:
-    """Fixed-width label rows: target, then history indices, padded with -1 (the collator stacks them)."""
-    width = 1 + max(len(e.history) for e in examples)
-    return [[e.target] + e.history + [-1] * (width - 1 - len(e.history)) for e in examples]
+def validation_contexts(valid: ValidationSet, item_texts: list[str], settings: ContextSettings):
+    """(texts, recent items, recent weights) of the validation users, without a query."""
+    out = [build_user_context(None, h, valid.weights[n] if valid.weights else None, lambda i: item_texts[i], settings)
+           for n, h in enumerate(valid.histories)]
+    return [c.text for c in out], [c.items for c in out], [c.weights for c in out]
 
 
-def make_loss(model, item_vectors: np.ndarray, scale: float):
-    """A sentence-transformers loss: softmax over all items, history masked (see the module docstring)."""
+def resolve_device(name: str = "auto") -> str:
     import torch
 
-    class CatalogSoftmaxLoss(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.model = model
-            self.register_buffer("items", torch.from_numpy(np.ascontiguousarray(item_vectors)))
-            self.scale = scale
-
-        def forward(self, sentence_features, labels):
-            user = self.model(sentence_features[0])["sentence_embedding"]
-            user = torch.nn.functional.normalize(user, dim=-1)
-            logits = self.scale * user @ self.items.to(user.device).T
-            target, history = labels[:, 0], labels[:, 1:]
-            mask = torch.zeros_like(logits, dtype=torch.bool)
-            rows = torch.arange(len(labels), device=logits.device)[:, None].expand_as(history)
-            keep = (history >= 0) & (history != target[:, None])
-            mask[rows[keep], history[keep]] = True
-            return torch.nn.functional.cross_entropy(logits.masked_fill(mask, -1e4), target)
-
-    return CatalogSoftmaxLoss()
+    if name in ("", "auto", None):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
 
 
 def example_loss(encoder: RecEncoder, examples: list[TrainExample], item_vectors: np.ndarray,
-                 scale: float = 20.0) -> float:
+                 scale: float = 20.0, heads: Heads | None = None) -> float:
     """Mean catalogue-softmax loss of ``examples`` without training (to check that training helped)."""
-    users = encoder.encode([e.context for e in examples])
-    logits = scale * users @ item_vectors.T
+    heads = heads or Heads.identity()
+    items = heads.items(item_vectors)
+    users = heads.user(encoder.encode([e.context for e in examples]), [e.recent for e in examples],
+                       [e.recent_weights for e in examples], items)
+    logits = scale * users @ items.T
     for row, e in enumerate(examples):
         logits[row, [h for h in e.history if h != e.target]] = -1e4
     logits -= logits.max(axis=1, keepdims=True)
@@ -170,79 +234,282 @@ def example_loss(encoder: RecEncoder, examples: list[TrainExample], item_vectors
     return float(-np.mean([logp[row, e.target] for row, e in enumerate(examples)]))
 
 
-def _device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _freeze(model, frozen_layers: int) -> None:
-    bert = model[0].auto_model
-    for param in bert.embeddings.parameters():
+def _apply_adapter(encoder: RecEncoder, config: TrainConfig) -> list:
+    """Make the tower trainable as configured; returns its trainable parameters."""
+    bert = encoder.model[0].auto_model
+    for param in bert.parameters():
         param.requires_grad = False
-    for layer in bert.encoder.layer[:frozen_layers]:
-        for param in layer.parameters():
-            param.requires_grad = False
+    n_layers = len(bert.encoder.layer)
+    layers = "|".join(str(n) for n in range(config.frozen_layers, n_layers))
+    if config.adapter == "lora":
+        from peft import LoraConfig, get_peft_model
+
+        lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.05,
+                          target_modules=LORA_TARGETS.format(layers=layers), bias="none")
+        set_transformer(encoder.model, get_peft_model(bert, lora))
+    elif config.adapter == "full":
+        for layer in bert.encoder.layer[config.frozen_layers:]:
+            for param in layer.parameters():
+                param.requires_grad = True
+    else:
+        raise ValueError(f"adapter must be 'lora' or 'full', not {config.adapter!r}")
+    return [p for p in encoder.model.parameters() if p.requires_grad]
+
+
+def finish_adapter(encoder: RecEncoder, save_to: Path | None = None) -> None:
+    """Save the LoRA adapter (if any) to ``save_to`` and merge it into the tower for fast inference."""
+    model = encoder.model[0].auto_model
+    if hasattr(model, "merge_and_unload"):
+        if save_to is not None:
+            model.save_pretrained(str(save_to))
+        set_transformer(encoder.model, model.merge_and_unload())
+    for param in encoder.model.parameters():
+        param.requires_grad = False
+    encoder.model.eval()
+
+
+def _validate(encoder, heads_module, torch, items_raw, valid_ctx, valid: ValidationSet, batch: int = 128) -> float:
+    texts, recent, weights = valid_ctx
+    with torch.no_grad():
+        tower = encoder.model.encode(texts, batch_size=batch, convert_to_numpy=True, normalize_embeddings=True,
+                                     show_progress_bar=False)
+        heads = heads_module.to_heads()
+    items = heads.items(items_raw)
+    users = heads.user(tower, recent, weights, items)
+    scores = users @ items.T
+    return ndcg10_from_ranks(target_ranks(scores, valid.histories, valid.targets))
+
+
+def _heads_module(torch, dim: int, config: TrainConfig):
+    class HeadsModule(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(dim, dim), requires_grad=config.item_projection)
+            self.bias = torch.nn.Parameter(torch.zeros(dim), requires_grad=config.item_projection)
+            self.gate = torch.nn.Parameter(torch.tensor(0.5 if config.history_mix else 0.0),
+                                           requires_grad=config.history_mix)
+            self.decay = 0.5
+
+        def items(self, raw):
+            return torch.nn.functional.normalize(raw + raw @ self.weight.T + self.bias, dim=-1)
+
+        def user(self, tower, items, recent, recent_w):
+            tower = torch.nn.functional.normalize(tower, dim=-1)
+            if not config.history_mix:
+                return tower
+            mean = (recent_w[:, :, None] * items[recent.clamp(min=0)]).sum(dim=1)
+            mean = torch.nn.functional.normalize(mean, dim=-1)
+            return torch.nn.functional.normalize(tower + self.gate * mean, dim=-1)
+
+        def to_heads(self) -> Heads:
+            weight = self.weight.detach().cpu().numpy().astype(np.float32)
+            bias = self.bias.detach().cpu().numpy().astype(np.float32)
+            return Heads(weight if config.item_projection else None, bias if config.item_projection else None,
+                         float(self.gate.detach().cpu()) if config.history_mix else 0.0, self.decay)
+
+    return HeadsModule()
+
+
+def _batch_tensors(torch, batch: list[TrainExample], device: str, decay: float):
+    width = max(1, max(len(e.recent) for e in batch))
+    recent = torch.full((len(batch), width), -1, dtype=torch.long)
+    weights = torch.zeros((len(batch), width))
+    for row, e in enumerate(batch):
+        n = len(e.recent)
+        if n:
+            recent[row, :n] = torch.tensor(e.recent)
+            age = torch.arange(n - 1, -1, -1, dtype=torch.float32)
+            weights[row, :n] = torch.tensor(e.recent_weights, dtype=torch.float32) * decay ** age
+    return recent.to(device), weights.to(device)
+
+
+def catalogue_loss(torch, logits, batch: list[TrainExample], margin: float):
+    """Cross-entropy over all items; history (other than the target) masked; negatives pushed up by ``margin``;
+    each example weighted by its target's event weight (a purchase teaches more than a view)."""
+    target = torch.tensor([e.target for e in batch], device=logits.device)
+    mask_rows, mask_cols, neg_rows, neg_cols = [], [], [], []
+    for row, e in enumerate(batch):
+        hist = [h for h in e.history if h != e.target]
+        mask_rows += [row] * len(hist)
+        mask_cols += hist
+        neg_rows += [row] * len(e.negatives)
+        neg_cols += e.negatives
+    if mask_rows:
+        logits = logits.index_put((torch.tensor(mask_rows, device=logits.device),
+                                   torch.tensor(mask_cols, device=logits.device)),
+                                  torch.tensor(-1e4, device=logits.device))
+    if neg_rows and margin:
+        bonus = torch.zeros_like(logits)
+        bonus[torch.tensor(neg_rows), torch.tensor(neg_cols)] = margin
+        logits = logits + bonus
+    losses = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+    weight = torch.tensor([e.weight for e in batch], device=logits.device, dtype=losses.dtype)
+    return (losses * weight).sum() / weight.sum()
 
 
 def fine_tune(encoder: RecEncoder, examples: list[TrainExample], item_vectors: np.ndarray, config: TrainConfig,
-              out_dir: Path, progress: bool = True) -> TrainReport:
-    """Fine-tune ``encoder.model`` (the user tower) in place against fixed ``item_vectors``.
+              out_dir: Path, valid: ValidationSet | None = None, item_texts: list[str] | None = None,
+              progress: bool = True, echo=print) -> tuple[TrainReport, Heads]:
+    """Fine-tune ``encoder`` (the user tower, in place) and the heads; returns the report and the best heads.
 
     Args:
-        encoder: the user tower to train (modified in place).
+        encoder: the user tower (a fresh load: it is modified in place; a LoRA adapter stays attached
+            until :func:`finish_adapter`).
         examples: from :func:`build_examples` (indices refer to rows of ``item_vectors``).
-        item_vectors: L2-normalised item vectors from the *untrained* encoder, shape (n_items, dim).
-        config: the knobs; ``config.max_seq_length`` is applied to the model.
-        out_dir: scratch folder for the trainer (checkpoint saving is off; nothing big is written).
-        progress: show the trainer's progress bar (steps, elapsed, ETA).
+        item_vectors: frozen item-tower vectors, shape (n_items, dim).
+        config: the knobs.
+        out_dir: the run folder: ``curve.json``, ``curve.png`` and ``tensorboard/`` are written here.
+        valid, item_texts: validation users and the item texts (for their contexts); without them there
+            is no curve and the last step is kept.
     """
     import torch
-    from datasets import Dataset
-    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-    from transformers import TrainerCallback
 
     if len(examples) < 2:
         raise ValueError("need at least two (context -> next item) examples; are the sequences empty?")
-    device = _device()
+    device = resolve_device(config.device)
     if device == "cpu":
         torch.set_num_threads(config.torch_threads)
-    encoder.model.to(device)
+    torch.manual_seed(config.seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
     encoder.model.max_seq_length = config.max_seq_length
-    _freeze(encoder.model, config.frozen_layers)
+    tower_params = _apply_adapter(encoder, config)
+    encoder.model.to(device)
+    dim = item_vectors.shape[1]
+    heads = _heads_module(torch, dim, config).to(device)
+    items_raw = torch.from_numpy(np.ascontiguousarray(item_vectors, dtype=np.float32)).to(device)
     batch_size = min(config.batch_size, len(examples))
     steps_per_epoch = max(1, len(examples) // batch_size)
-    max_steps = min(config.max_steps, steps_per_epoch * config.epochs) if config.max_steps else steps_per_epoch
-    losses: list[tuple[int, float]] = []
-    state = {"stopped_by": "max_steps", "start": time.perf_counter()}
+    total = max(1, int(round(steps_per_epoch * config.epochs)))
+    total = min(total, config.max_steps) if config.max_steps else total
+    groups = [{"params": tower_params, "lr": config.learning_rate}]
+    head_params = [p for p in heads.parameters() if p.requires_grad]
+    if head_params:
+        groups.append({"params": head_params, "lr": config.head_learning_rate, "weight_decay": 0.0})
+    optimiser = torch.optim.AdamW(groups, weight_decay=0.01)
+    warmup = max(1, int(config.warmup_ratio * total))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
+    writer = _writer(out_dir / "tensorboard")
+    valid_ctx = validation_contexts(valid, item_texts, config.context) if valid and item_texts else None
+    report = TrainReport(0, 0.0, len(examples), device)
 
-    class _Watch(TrainerCallback):
-        def on_train_begin(self, args, st, control, **kw):
-            state["start"] = time.perf_counter()
+    def snapshot():
+        return ({k: v.detach().clone() for k, v in encoder.model.state_dict().items() if "lora_" in k}
+                if config.adapter == "lora" else
+                {k: v.detach().clone() for k, v in encoder.model.state_dict().items()},
+                {k: v.detach().clone() for k, v in heads.state_dict().items()})
 
-        def on_log(self, args, st, control, logs=None, **kw):
-            if logs and "loss" in logs:
-                losses.append((st.global_step, float(logs["loss"])))
+    def validate(step: int):
+        encoder.model.eval()
+        ndcg = _validate(encoder, heads, torch, item_vectors, valid_ctx, valid)
+        encoder.model.train()
+        report.validation.append((step, round(ndcg, 5)))
+        if writer:
+            writer.add_scalar("valid/ndcg@10", ndcg, step)
+        return ndcg
 
-        def on_step_end(self, args, st, control, **kw):
-            if config.max_minutes and time.perf_counter() - state["start"] > 60 * config.max_minutes:
-                state["stopped_by"] = "max_minutes"
-                control.should_training_stop = True
+    best, best_state, bad = -1.0, None, 0
+    if valid_ctx:
+        best, best_state = validate(0), snapshot()
+        report.best_step, report.best_ndcg10 = 0, round(best, 5)
+        echo(f"step 0: validation NDCG@10 {best:.4f} ({len(valid.targets)} users)")
+    from tqdm import tqdm
 
-    dataset = Dataset.from_dict({"context": [e.context for e in examples], "label": _labels(examples)})
-    args = SentenceTransformerTrainingArguments(
-        output_dir=str(out_dir), max_steps=max_steps, per_device_train_batch_size=batch_size,
-        learning_rate=config.learning_rate, warmup_ratio=config.warmup_ratio, seed=config.seed,
-        logging_steps=max(1, max_steps // 25), save_strategy="no", report_to=[], disable_tqdm=not progress,
-        dataloader_num_workers=0, use_cpu=device == "cpu", dataloader_drop_last=True)
-    loss = make_loss(encoder.model, item_vectors, config.scale)
-    trainer = SentenceTransformerTrainer(model=encoder.model, args=args, train_dataset=dataset, loss=loss,
-                                         callbacks=[_Watch()])
     started = time.perf_counter()
-    result = trainer.train()
-    seconds = time.perf_counter() - started
-    for param in encoder.model.parameters():
-        param.requires_grad = True
+    bar = tqdm(total=total, desc="fine-tuning", unit="step", disable=not progress)
+    encoder.model.train()
+    running, step = [], 0
+    for step in range(1, total + 1):
+        start = ((step - 1) * batch_size) % (steps_per_epoch * batch_size)
+        batch = examples[start:start + batch_size]
+        texts = [e.context for e in batch]
+        features = encoder.model.preprocess(texts) if hasattr(encoder.model, "preprocess") else \
+            encoder.model.tokenize(texts)
+        features = {k: v.to(device) if hasattr(v, "to") else v for k, v in features.items()}
+        tower = encoder.model(features)["sentence_embedding"]
+        items = heads.items(items_raw)
+        recent, recent_w = _batch_tensors(torch, batch, device, heads.decay)
+        users = heads.user(tower, items, recent, recent_w)
+        loss = catalogue_loss(torch, config.scale * users @ items.T, batch, config.negative_margin)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(tower_params + head_params, 1.0)
+        optimiser.step()
+        scheduler.step()
+        running.append(float(loss.detach()))
+        bar.update(1)
+        if step % 10 == 0 or step == total:
+            mean = float(np.mean(running))
+            report.losses.append((step, round(mean, 4)))
+            bar.set_postfix(loss=f"{mean:.3f}", best=f"{best:.4f}" if best >= 0 else "-")
+            if writer:
+                writer.add_scalar("train/loss", mean, step)
+                writer.add_scalar("train/lr", scheduler.get_last_lr()[0], step)
+                writer.add_scalar("train/gate", float(heads.gate.detach()), step)
+            running = []
+        out_of_time = config.max_minutes and time.perf_counter() - started > 60 * config.max_minutes
+        if valid_ctx and (step % config.eval_every == 0 or step == total or out_of_time):
+            ndcg = validate(step)
+            if ndcg > best:
+                best, best_state, bad = ndcg, snapshot(), 0
+                report.best_step, report.best_ndcg10 = step, round(best, 5)
+            else:
+                bad += 1
+            echo(f"step {step}: validation NDCG@10 {ndcg:.4f} (best {best:.4f} at step {report.best_step})")
+            if bad >= config.patience:
+                report.stopped_by = "early_stopping"
+                break
+        if out_of_time:
+            report.stopped_by = "max_minutes"
+            break
+    bar.close()
+    report.steps, report.seconds = step, time.perf_counter() - started
+    if best_state is not None:
+        tower_state, head_state = best_state
+        encoder.model.load_state_dict(tower_state, strict=False)
+        heads.load_state_dict(head_state)
+    best_heads = heads.to_heads()
+    report.gate = best_heads.gate
+    if writer:
+        writer.flush()
+        writer.close()
+    encoder.model.to("cpu")
     encoder.model.eval()
-    return TrainReport(steps=int(result.global_step), seconds=seconds, examples=len(examples), device=device,
-                       losses=losses, stopped_by=state["stopped_by"])
+    write_curve(out_dir, report)
+    return report, best_heads
+
+
+def _writer(folder: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard not installed: the curve still goes to curve.json / curve.png
+        log.warning("tensorboard is not installed: no TensorBoard log (pip install tensorboard)")
+        return None
+    return SummaryWriter(log_dir=str(folder))
+
+
+def write_curve(out_dir: Path, report: TrainReport) -> None:
+    """``curve.json`` and ``curve.png``: training loss and validation NDCG@10 against the step."""
+    (out_dir / "curve.json").write_text(json.dumps({"loss": report.losses, "validation_ndcg10": report.validation,
+                                                    "best_step": report.best_step}, indent=1))
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover - matplotlib is a dependency
+        return
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if report.losses:
+        ax.plot(*zip(*report.losses), color="tab:blue", label="training loss")
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss (catalogue softmax)", color="tab:blue")
+    if report.validation:
+        ax2 = ax.twinx()
+        ax2.plot(*zip(*report.validation), "o-", color="tab:red", label="validation NDCG@10")
+        ax2.axvline(report.best_step, color="tab:red", linestyle=":", linewidth=1)
+        ax2.set_ylabel("validation NDCG@10", color="tab:red")
+    ax.set_title(f"best step {report.best_step} (NDCG@10 {report.best_ndcg10})")
+    fig.tight_layout()
+    fig.savefig(out_dir / "curve.png", dpi=100)
+    plt.close(fig)

@@ -69,6 +69,9 @@ def prepare_demo(settings, catalog: Path = DEMO_CATALOG, echo=typer.echo) -> Non
     echo(f"      {report.rows} rows: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
          f"{len(report.errors)} skipped")
     echo("[2/3] building what is missing: knowledge base, recommender, LLM (first run: a few minutes) ...")
+    from ranking.demo_model import install_demo_checkpoint
+
+    install_demo_checkpoint(settings, echo)  # the shipped fine-tuned recommender, unless one is there
     backend = AssistantBackend(settings)
     backend.warm()
     ready, detail = backend.readiness()

@@ -100,3 +100,9 @@ def store(settings, products):
     store.upsert_products(products)
     yield store
     store.close()
+
+
+@pytest.fixture(scope="session")
+def world_items() -> dict:
+    """The tiny catalogue's texts and its two worlds (for tests that build their own sequences)."""
+    return {"texts": dict(TEXTS), "safety": list(SAFETY), "measure": list(MEASURE)}

@@ -85,11 +85,15 @@ def test_rerank_encodes_candidates_once_and_only_the_context_per_turn(trained_ra
 
     many = [Product(id=f"P{n}", title=f"Product number {n} {['gloves', 'caliper', 'ruler'][n % 3]}") for n in range(200)]
     hits = [Hit(p, float(np.random.default_rng(n).random())) for n, p in enumerate(many)]
-    trained_ranker.rerank("u_fast", "gloves", hits, k=10)  # warm-up: encodes the 200 items once
+    trained_ranker.events.add(Event(user="u_fast", item_id="S1", kind="click"))
+    trained_ranker.rerank("u_fast", "gloves", hits, k=10)  # warm-up: encodes the 200 items (and S1) once
     calls = []
     encoder = trained_ranker.items.encoder
     original = encoder.encode_items
     monkeypatch.setattr(encoder, "encode_items", lambda texts, **kw: calls.append(len(texts)) or original(texts, **kw))
-    trained_ranker.events.add(Event(user="u_fast", item_id="S1", kind="click"))
+    trained_ranker.events.add(Event(user="u_fast", item_id="S2", kind="click"))
+    trained_ranker.rerank("u_fast", "gloves", hits, k=10)  # S2 is new to the cache: encoded once
+    calls.clear()
+    trained_ranker.events.add(Event(user="u_fast", item_id="S1", kind="purchase"))
     ranked = trained_ranker.rerank("u_fast", "gloves", hits, k=10)
     assert len(ranked) == 10 and calls == []  # a turn costs one context encoding, no item encoding
