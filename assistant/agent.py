@@ -201,7 +201,7 @@ class ShoppingAssistant:
         finding = detect_injection(message)
         if finding is not None:
             log.info("injection attempt refused", extra={"kinds": finding.kinds})
-            reply = Reply(session_id=session_id, intent="other", reply=refusal(finding))
+            reply = Reply(session_id=session_id, intent="other", route="refuse", reply=refusal(finding))
             self._finish(session_id, state, reply)
             yield reply
             return
@@ -214,7 +214,8 @@ class ShoppingAssistant:
 
         nothing_shown = request.intent in ("compare", "product_question") and not state.dialogue.shown
         # "my card was charged twice" read as a search for chargers: a person-worthy problem wins over shopping
-        urgent = rules.decide(turn.message, request.intent, 0, confidence=getattr(request, "confidence", 1.0))
+        urgent = rules.decide(turn.message, request.intent, 0, confidence=getattr(request, "confidence", 1.0),
+                              general_question=getattr(request, "policy_question", False))
         if request.intent in SHOPPING_INTENTS and not nothing_shown and urgent is None:
             yield from self._shopping_turn(turn)
         else:
@@ -226,6 +227,7 @@ class ShoppingAssistant:
         escalation = self._maybe_escalate(turn)
         if escalation is not None:
             reply.escalation = escalation
+            reply.route = "escalate"
             reply.reply = f"{reply.reply} {escalation.message}".strip()
         self.conversations.save_state(turn.session_id, turn.state.dump())  # the list is shown: save now
         count = min(self.llm_explanations, len(facts)) if self.parts.has_llm else 0
@@ -252,7 +254,8 @@ class ShoppingAssistant:
         store question ("what is your policy on ..."), answered from the knowledge base or not at all.
         """
         request, state = turn.request, turn.state
-        reply = Reply(session_id=turn.session_id, intent=request.intent, slots=state.dialogue.reply_slots(request))
+        reply = Reply(session_id=turn.session_id, intent=request.intent, slots=state.dialogue.reply_slots(request),
+                      route="chitchat" if request.intent == "chitchat" else "other")
         answer = None
         if request.intent == "chitchat":
             reply.reply = GREETING
@@ -261,10 +264,12 @@ class ShoppingAssistant:
             answer = self.parts.policy_answer(turn.message, min_score=0.5 if strict else None)
             reply.reply = answer.text if answer.found else ""
             reply.sources = list(answer.sources)
+            reply.route = "answer" if answer.found else "other"
         state.note(useful=None if answer is None else answer.found)
         escalation = self._maybe_escalate(turn)
         if escalation is not None:
             reply.escalation = escalation
+            reply.route = "escalate"
             reply.reply = f"{reply.reply} {escalation.message}".strip()
         elif not reply.reply:
             policy_like = request.intent not in ("other", "chitchat")
@@ -274,7 +279,8 @@ class ShoppingAssistant:
 
     def _maybe_escalate(self, turn: TurnContext) -> EscalationInfo | None:
         decision = rules.decide(turn.message, turn.request.intent, turn.state.failed_turns,
-                                confidence=getattr(turn.request, "confidence", 1.0))
+                                confidence=getattr(turn.request, "confidence", 1.0),
+                                general_question=getattr(turn.request, "policy_question", False))
         if decision is None:
             return None
         if turn.ticket is not None:  # already with a person: do not open a second ticket

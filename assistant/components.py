@@ -59,6 +59,7 @@ class Components:
             llm = LLMProvider(chat_model=chat_model) if chat_model is not None else LLMProvider.from_settings(settings)
         self.llm = llm or None
         self._explainer: Explainer | None = None
+        self._kinds: Any = None
         self._lock = threading.RLock()
 
     # -- lazy parts -----------------------------------------------------------------------------
@@ -108,6 +109,17 @@ class Components:
                     self._understander = Understander.from_settings(self.settings, vocab=vocab, llm=self.llm,
                                                                     bitext_train=self.bitext_train)
         return self._understander
+
+    @property
+    def kinds(self) -> Any:
+        """The :class:`assistant.understanding.focus.KindIndex` of the catalog (what kinds it carries)."""
+        if self._kinds is None:
+            with self._lock:
+                if self._kinds is None:
+                    from assistant.understanding.focus import KindIndex
+
+                    self._kinds = KindIndex(self.store.iter_products())
+        return self._kinds
 
     @property
     def knowledge(self) -> Any:

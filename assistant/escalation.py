@@ -107,7 +107,7 @@ def asks_for_person(message: str) -> bool:
 
 
 def decide(message: str, intent: str | None, failed_turns: int = 0,
-           confidence: float = 1.0) -> EscalationDecision | None:
+           confidence: float = 1.0, general_question: bool = False) -> EscalationDecision | None:
     """The escalation this turn calls for, or None.
 
     Args:
@@ -116,6 +116,8 @@ def decide(message: str, intent: str | None, failed_turns: int = 0,
         failed_turns: consecutive turns without a useful answer, *including* this one.
         confidence: how sure understanding is of ``intent``; order, payment and complaint intents
             escalate only from ``MIN_CONFIDENCE`` up (a shaky guess must not open a ticket).
+        general_question: a general policy question ("how can I cancel an order?"): answered from the
+            knowledge base, so the order/payment wording alone does not open a ticket.
     """
     mood = sentiment(message)
     sure = confidence >= MIN_CONFIDENCE
@@ -123,6 +125,8 @@ def decide(message: str, intent: str | None, failed_turns: int = 0,
         return EscalationDecision("shopper_request", intent, mood)
     if mood <= NEGATIVE_THRESHOLD or (intent == "complaint" and sure):
         return EscalationDecision("negative_sentiment", intent, mood)
+    if general_question:
+        return EscalationDecision("repeated_failure", intent, mood) if failed_turns >= 2 else None
     if intent in PAYMENT_INTENTS and sure or _PAYMENT_PROBLEM.search(message or ""):
         return EscalationDecision("payment_problem", intent, mood)
     if intent in ORDER_INTENTS and sure or (intent not in _SHOPPING and _ORDER_PROBLEM.search(message or "")):

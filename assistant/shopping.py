@@ -1,91 +1,221 @@
 """The shopping step of a turn: search, refine, recommend, compare and questions about shown items.
 
 :func:`shop` turns an understood request into a reply with products (template explanations) and the
-facts for each pick, which the agent then hands to the LLM explainer.
+facts for each pick, which the agent then hands to the LLM explainer. What it guarantees a shopper:
+
+* **Relevance never collapses.** A candidate is shown only when it names what the topic is about
+  (``DialogueState.focus_must``: "dinosaur" for a present for a dinosaur fan) or, for a topic without
+  such a word, when its dense similarity clears :data:`DENSE_FLOOR`. Fewer good matches than a page
+  are shown as they are, with the count ("Only 2 dinosaur toys match under £10.00").
+* **Honest no-match.** A kind the catalog does not carry ("a saree", "a washing machine") gets "We
+  don't carry sarees" and the closest products, each labelled ``alternative``.
+* **Questions about the list stay on the list.** "Which one would you recommend for a gift?" picks
+  among the shown products instead of searching again.
+* **"What would you recommend for me?"** ranks the catalog by the shopper's history.
 """
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from assistant.answers.explain import history_facts, template_sentence
 from assistant.answers.factcheck import ItemFacts
-from assistant.answers.replies import answer_product_question, compare_products, search_summary
+from assistant.answers.replies import (answer_product_question, compare_products, list_reply, no_match_reply,
+                                       pick_reply)
 from assistant.types import ProductPick, Reply
+from assistant.understanding.focus import mentions, request_focus
 from assistant.understanding.state import DialogueState, apply, remember_shown
 
 log = logging.getLogger("shopassist.agent")
+DENSE_FLOOR = 0.30  # MiniLM cosine below which a candidate is unrelated to a query (measured on turns-dev)
+ALTERNATIVES = 3
+_ABOUT_SHOWN = re.compile(r"\bwhich (?:one|of (?:these|them|those)|would you|is (?:the )?(?:best|better)|should i)\b|"
+                          r"\bwhat would you (?:pick|choose|go for)\b|\bwhich (?:one )?(?:do|would) you (?:recommend|suggest)\b|"
+                          r"\bwhich would you pick\b|\bwhich one would you\b")
+_FOR_ME = re.compile(r"\b(?:for me|recommend|suggest|suggestions?|surprise me|what should i (?:get|buy))\b")
+_UNSORTABLE = {"popularity": "popularity", "newest": "date added"}
 
 
 def shop(parts: Any, turn: Any, page_size: int) -> tuple[Reply, list[ItemFacts]]:
     """Search/refine/recommend/compare/product question: the reply with template explanations,
     and the facts for each pick (for the LLM explanations that follow)."""
     request, state = turn.request, turn.state
-    state.dialogue = apply(state.dialogue, request)
+    before = state.dialogue
+    state.dialogue = apply(before, request)
     dialogue = state.dialogue
     slots = dialogue.reply_slots(request)
-    reply = Reply(session_id=turn.session_id, intent=request.intent, slots=slots)
+    reply = Reply(session_id=turn.session_id, intent=request.intent, slots=slots, route="products")
     history = history_facts(parts.store, turn.user)
-    request_text = f"{dialogue.search_query()} {request.message}".strip()
     if request.intent in ("compare", "product_question"):
-        focus = dialogue.focus_ids or [p.id for p in dialogue.shown[:2 if request.intent == "compare" else 1]]
-        found = parts.store.get_products(focus)
-        products = [found[i] for i in focus if i in found]
-        if not products:
-            reply.reply = "Which product do you mean? Search first, then say e.g. \"the second one\"."
-            return reply, []
-        if request.intent == "compare":
-            reply.reply = compare_products(products, slots.get("currency"))
-        else:
-            answer = answer_product_question(request.message, products[0])
-            reply.reply = answer or ("The product record doesn't say, so I won't guess. I can ask a person "
-                                     "for you — just say \"talk to a person\".")
-            turn.useful = answer is not None
-        items = [(p, 0.0, {}) for p in products]
+        items = _about_products(parts, turn, dialogue, reply)
+    elif before.shown and _ABOUT_SHOWN.search(request.message.lower()):
+        state.dialogue = before.model_copy(update={"turn": before.turn + 1})
+        items = _pick_among_shown(parts, turn, before, reply)
     else:
-        items = _find(parts, turn, dialogue, request, page_size)
-        reply.reply = search_summary(len(items), slots, dialogue.page)
-        if turn.relaxed:
-            reply.reply = (f"No {slots.get('category')} match all of that, so I looked beyond that category. "
-                           f"{reply.reply}")
+        new_topic = dialogue.topic_turns <= 1 and request.intent in ("search", "recommend")
+        if new_topic:
+            _set_focus(dialogue, request)
+        items = _find(parts, turn, dialogue, request, page_size, reply, new_topic)
         state.dialogue = remember_shown(dialogue, [p for p, _, _ in items])
+    request_text = f"{dialogue.search_query()} {request.message}".strip()
     facts = []
-    llm_worthy = request.intent not in ("compare", "product_question")  # there the reply is the answer
     for product, score, scores in items:
         fact = ItemFacts.build(product, request_text, slots, history)
         facts.append(fact)
         reply.products.append(ProductPick(id=product.id, title=product.title, price=product.price,
                                           currency=product.currency, image_url=product.image_url,
                                           score=float(score), scores={k: float(v) for k, v in scores.items()},
-                                          explanation=template_sentence(fact), explanation_source="template"))
+                                          explanation=template_sentence(fact), explanation_source="template",
+                                          alternative=reply.route == "no_match"))
+    llm_worthy = reply.route in ("products", "no_match")  # elsewhere the reply text is the answer
     return reply, facts if llm_worthy else []
 
-def _find(parts: Any, turn: Any, dialogue: DialogueState, request: Any, page_size: int) -> list[tuple]:
+
+def _set_focus(dialogue: DialogueState, request: Any) -> None:
+    """Read what a new topic is about, from the LLM's rewrite when there is one, else the message."""
+    focus = request_focus(request.search_text or request.message)
+    dialogue.search_text = request.search_text or None
+    dialogue.focus_label = focus.kind or focus.interest or dialogue.slots.category
+    dialogue.focus_must = list(focus.must)
+    dialogue.focus_every = not focus.from_interest
+    if request.search_text and not focus.must:  # an LLM rewrite without a product noun: its words
+        dialogue.focus_label = request.search_text
+
+
+def _about_products(parts: Any, turn: Any, dialogue: DialogueState, reply: Reply) -> list[tuple]:
+    request = turn.request
+    reply.route = request.intent
+    wanted = dialogue.focus_ids or [p.id for p in dialogue.shown[:2 if request.intent == "compare" else 1]]
+    found = parts.store.get_products(wanted)
+    products = [found[i] for i in wanted if i in found]
+    if not products:
+        reply.reply = "Which product do you mean? Search first, then say e.g. \"the second one\"."
+        return []
+    if request.intent == "compare":
+        reply.reply = compare_products(products, reply.slots.get("currency"))
+    else:
+        answer = answer_product_question(request.message, products[0])
+        reply.reply = answer or ("The product record doesn't say, so I won't guess. I can ask a person "
+                                 "for you — just say \"talk to a person\".")
+        turn.useful = answer is not None
+    return [(p, 0.0, {}) for p in products]
+
+
+def _pick_among_shown(parts: Any, turn: Any, dialogue: DialogueState, reply: Reply) -> list[tuple]:
+    """'Which one would you recommend?': the best of the shown list for this shopper, not a new search."""
+    reply.route = "product_question"
+    found = parts.store.get_products([p.id for p in dialogue.shown])
+    products = [found[p.id] for p in dialogue.shown if p.id in found]
+    if not products:
+        reply.reply = "Which products do you mean? Search first, then ask me to pick one."
+        return []
+    order = products
+    ranker = parts.ranker
+    if ranker is not None:
+        try:
+            hits = [_Hit(p, float(len(products) - i)) for i, p in enumerate(products)]
+            order = [r.product for r in ranker.rerank(turn.user, dialogue.search_query(), hits, len(hits))] or products
+        except Exception:  # noqa: BLE001 - ranking is optional
+            log.exception("re-ranking the shown list failed; keeping its order")
+    best = order[0]
+    reply.reply = pick_reply(best, products.index(best) + 1, turn.request.message, reply.slots.get("currency"))
+    return [(best, 1.0, {})]
+
+
+class _Hit:
+    """The minimal SearchHit shape the ranker reads."""
+
+    def __init__(self, product: Any, score: float) -> None:
+        self.product, self.score, self.scores = product, score, {"hybrid": score}
+
+
+def _relevant(hit: Any, dialogue: DialogueState) -> bool:
+    """The relevance floor: the topic's word(s), else dense similarity above :data:`DENSE_FLOOR`."""
+    if dialogue.focus_must:
+        return mentions(hit.product, dialogue.focus_must, every=dialogue.focus_every)
+    return float((hit.scores or {}).get("dense", 0.0)) >= DENSE_FLOOR
+
+
+def _find(parts: Any, turn: Any, dialogue: DialogueState, request: Any, page_size: int, reply: Reply,
+          new_topic: bool) -> list[tuple]:
     from retrieval.search import SearchFilters
 
-    query = dialogue.search_query() or request.query
+    kwargs = dialogue.filter_kwargs()
+    if dialogue.focus_must:  # the topic's own word is the test; a category name is only a hint
+        kwargs["category"] = None
+    filters = SearchFilters(**kwargs)
+    query = dialogue.search_query()
     ranker = parts.ranker
-    if request.intent == "recommend" and not query.strip() and ranker is not None and turn.user:
-        return [(r.product, r.score, dict(r.scores or {})) for r in ranker.recommend(turn.user, page_size)]
-    filters = SearchFilters(**dialogue.filter_kwargs())
-    hits = parts.search.search(query, filters=filters, k=parts.settings.rerank_candidates)
-    if not hits and filters.category:
-        # a category word is a hint, not a promise: catalog paths rarely use the shopper's noun
-        # ("lego sets" vs "Characters & Brands > LEGO"). Price, brand and colour stay hard.
-        relaxed = SearchFilters(**{**dialogue.filter_kwargs(), "category": None})
-        hits = parts.search.search(query, filters=relaxed, k=parts.settings.rerank_candidates)
-        turn.relaxed = bool(hits)
+    if not dialogue.focus_must and not dialogue.search_text and turn.user and ranker is not None \
+            and (request.intent == "recommend" or _FOR_ME.search(request.message.lower())):
+        return _for_this_shopper(ranker, turn, dialogue, filters, page_size, reply)
+    if new_topic and dialogue.focus_label and dialogue.focus_must and dialogue.focus_every:
+        match = parts.kinds.match(dialogue.focus_label)
+        if match != "full":
+            return _alternatives(parts, dialogue, filters, reply, match)
+    if not query:
+        reply.route = "clarify"
+        reply.reply = ("What are you looking for? Tell me the kind of product, who it is for or what they like, "
+                       "and a budget if you have one.")
+        return []
+    depth = max(parts.settings.rerank_candidates, 200)  # deep enough that the floor still leaves a page
+    hits = parts.search.search(query, filters=filters, k=depth)
+    if not hits and filters.category:  # catalog paths rarely use the shopper's noun ("lego sets")
+        hits = parts.search.search(query, filters=SearchFilters(**{**kwargs, "category": None}), k=depth)
+    relevant = [h for h in hits if _relevant(h, dialogue)]
+    note = ""
+    if not relevant and dialogue.focus_every and len(dialogue.focus_must) > 1:
+        head = dialogue.model_copy(update={"focus_must": dialogue.focus_must[-1:]})  # "running shoes" -> shoes
+        relevant = [h for h in hits if _relevant(h, head)]
+        if relevant:
+            note = f"I found no {dialogue.focus_label} that fit all of that, so here are other {dialogue.focus_must[-1]}s. "
     want = max(page_size, 20) if dialogue.slots.sort else page_size
+    items = _rank(ranker, turn.user, query, relevant, want)
+    items = _sort(items, dialogue.slots.sort)[:page_size]
+    reply.reply = note + list_reply(len(items), page_size, None if note else dialogue.focus_label, reply.slots,
+                                    dialogue.page)
+    unsortable = _UNSORTABLE.get(dialogue.slots.sort or "")
+    if unsortable and items:
+        reply.reply += f" I can't sort by {unsortable} (the catalog doesn't record it), so they are in order of relevance."
+    if not items:
+        turn.useful = False
+    return items
+
+
+def _rank(ranker: Any, user: str | None, query: str, hits: list, want: int) -> list[tuple]:
     if ranker is not None and hits:
         try:
-            ranked = ranker.rerank(turn.user, query, hits, want)
-            items = [(r.product, r.score, dict(r.scores or {})) for r in ranked]
+            return [(r.product, r.score, dict(r.scores or {})) for r in ranker.rerank(user, query, hits, want)]
         except Exception:  # noqa: BLE001 - ranking is optional
             log.exception("re-ranking failed; using retrieval order")
-            items = [(h.product, h.score, dict(h.scores or {})) for h in hits[:want]]
-    else:
-        items = [(h.product, h.score, dict(h.scores or {})) for h in hits[:want]]
-    return _sort(items, dialogue.slots.sort)[:page_size]
+    return [(h.product, h.score, dict(h.scores or {})) for h in hits[:want]]
+
+
+def _for_this_shopper(ranker: Any, turn: Any, dialogue: DialogueState, filters: Any, page_size: int,
+                      reply: Reply) -> list[tuple]:
+    """No product named, a known shopper: the catalog ranked by their history (and the filters)."""
+    ranked = [r for r in ranker.recommend(turn.user, page_size * 8) if filters.accepts(r.product)][:page_size]
+    reply.reply = ("Based on what you've bought and looked at, you might like these:" if ranked else
+                   "I don't know your taste yet — tell me what you're looking for, or who it's for.")
+    if not ranked:
+        reply.route = "clarify"
+    return [(r.product, r.score, dict(r.scores or {})) for r in ranked]
+
+
+def _alternatives(parts: Any, dialogue: DialogueState, filters: Any, reply: Reply, match: str) -> list[tuple]:
+    """The catalog has nothing of the kind: say so, then the closest products, labelled as alternatives."""
+    reply.route = "no_match"
+    query = dialogue.search_query()
+    hits = [h for h in parts.search.search(query, filters=filters, k=50)
+            if float((h.scores or {}).get("dense", 0.0)) >= DENSE_FLOOR]
+    if match == "head":  # "an electric bike": bikes exist, electric ones do not
+        hits = [h for h in hits if mentions(h.product, dialogue.focus_must[-1:])] or hits
+    items = [(h.product, h.score, dict(h.scores or {})) for h in hits[:ALTERNATIVES]]
+    reply.reply = no_match_reply(dialogue.focus_label or query, [p for p, _, _ in items], match)
+    # the topic continues from the alternatives ("which one would you recommend?"), without the lost word
+    dialogue.focus_must, dialogue.focus_every = [], False
+    return items
 
 
 def _sort(items: list[tuple], sort: str | None) -> list[tuple]:

@@ -1,4 +1,4 @@
-"""Replies built from records only: product questions, comparisons, search summaries, small talk.
+"""Replies built from records only: product questions, comparisons, list and no-match lines, small talk.
 
 Everything here is deterministic text made of fields of :class:`catalog.records.Product` and the
 shopper's own slots — no LLM, so no fact can be invented. A question the record cannot answer gets
@@ -102,11 +102,27 @@ def compare_products(products: Sequence[Product], currency: str | None = None) -
     return text
 
 
-def describe_request(slots: dict[str, Any]) -> str:
-    """The shopper's constraints in words ("red running shoes under $80.00, not nike")."""
-    parts = [slots.get("colour") or "", " ".join(slots.get("brands") or []), slots.get("category") or "",
-             " ".join(slots.get("keywords") or [])]
-    text = " ".join(p for p in parts if p).strip() or "products"
+def _plural(label: str) -> str:
+    words = label.split()
+    if not words:
+        return label
+    last = words[-1]
+    if last.endswith("s") or last in ("clothing", "wear", "jewellery", "footwear", "lego", "star wars"):
+        return label
+    if last.endswith(("ch", "sh", "x")):
+        return " ".join(words[:-1] + [last + "es"])
+    if last.endswith("y") and len(last) > 2 and last[-2] not in "aeiou":
+        return " ".join(words[:-1] + [last[:-1] + "ies"])
+    return " ".join(words[:-1] + [last + "s"])
+
+
+def constraints(slots: dict[str, Any]) -> str:
+    """The shopper's hard constraints in words (" in red under £20.00, not nike")."""
+    text = ""
+    if slots.get("colour"):
+        text += f" in {slots['colour']}"
+    if slots.get("brands"):
+        text += " by " + " or ".join(b.title() for b in slots["brands"])
     currency = slots.get("currency")
     if slots.get("price_min") is not None and slots.get("price_max") is not None:
         text += f" between {format_price(slots['price_min'], currency)} and {format_price(slots['price_max'], currency)}"
@@ -122,14 +138,50 @@ def describe_request(slots: dict[str, Any]) -> str:
     return text
 
 
-def search_summary(count: int, slots: dict[str, Any], page: int = 0) -> str:
-    """The reply line above a product list, or the no-result message."""
-    wanted = describe_request(slots)
+def list_reply(count: int, page_size: int, label: str | None, slots: dict[str, Any], page: int = 0) -> str:
+    """The line above a product list: what was found, how many, under which constraints."""
+    what = _plural(label) if label else "matches"
+    wanted = f"{what}{constraints(slots)}"
     if count == 0:
-        return (f"I couldn't find {wanted} in our catalog. Try a wider price range, another colour or brand, "
-                "or fewer words — or ask me to connect you with a person.")
+        return (f"I couldn't find any {wanted}. Try a wider price range, another colour or brand, or describe it "
+                "differently — or ask me to connect you with a person.")
     more = "more " if page else ""
-    return f"Here {'is' if count == 1 else 'are'} {count} {more}option{'s' if count != 1 else ''} for {wanted}."
+    if count == 1:
+        return f"Only one {more}match for {wanted}:"
+    if count < page_size:
+        return f"Only {count} {more}{wanted} match what you asked for:"
+    return f"Here are {count} {more}{wanted}:"
+
+
+def no_match_reply(kind: str, alternatives: Sequence[Product], match: str = "none") -> str:
+    """"We don't carry sarees." plus what the closest alternatives are."""
+    if match == "head":
+        head = kind.split()[-1]
+        text = f"We don't carry {_plural(kind)} — none of our {_plural(head)} is quite that."
+    else:
+        text = f"We don't carry {_plural(kind)}."
+    if alternatives:
+        leaf = (alternatives[0].category_path.split(">")[-1].strip() if alternatives[0].category_path else "")
+        kinds = f" ({leaf.lower()})" if leaf and len(leaf) < 40 else ""
+        text += f" The closest things we have{kinds}, as alternatives:"
+    else:
+        text += " I couldn't find anything close either — tell me more, or ask for a person."
+    return text
+
+
+def pick_reply(product: Product, position: int, question: str, currency: str | None = None) -> str:
+    """The answer to "which one would you recommend?" about the shown list (record facts only)."""
+    facts = []
+    if product.price is not None:
+        facts.append(format_price(product.price, product.currency))
+    if product.brand:
+        facts.append(f"by {product.brand}")
+    if product.rating is not None:
+        facts.append(f"rated {product.rating:g}/5")
+    why = "for a gift" if re.search(r"\b(gift|present)\b", question.lower()) else "of these"
+    return (f"Of the ones I showed you, I'd pick number {position}, {_record_name(product, 10)}"
+            f"{' (' + ', '.join(facts) + ')' if facts else ''}: it ranks best {why} for you on relevance and "
+            "what you have liked before.")
 
 
 GREETING = ("Hi! I can find products for you (\"red running shoes under $80\"), compare them, answer questions "

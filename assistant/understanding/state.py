@@ -14,9 +14,10 @@ Per turn (the agent's loop)::
     reply.slots = state.reply_slots(request)
 
 Merging rules (shopping intents): "in blue" replaces the colour; "only adidas" replaces the brands;
-"not Nike"/"no leather" add to the exclusions; "cheaper" caps the price just below the cheapest
-product shown (or below the referenced one; 20 % below the old cap when nothing was shown);
-"pricier" sets the floor at the dearest shown; "not that brand" excludes the brand of the
+"not Nike"/"no leather" add to the exclusions; "cheaper" caps the price below the median price
+shown (or below the referenced product; 20 % below the old cap when nothing was shown), in the
+shopper's currency (inferred from what was shown when they never said one); "pricier" sets the floor
+at the median shown; "not that brand" excludes the brand of the
 referenced product (else the brand asked for, else the first shown); "show more" pages
 (already shown ids are excluded); "the second one" / "compare the first two" resolve to product ids
 of the last list (``focus_ids``); a search for another category, or "start over", resets.
@@ -29,6 +30,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from assistant.understanding.intents import SHOPPING_INTENTS
+from catalog.currency import convert
+from assistant.understanding.focus import FILLER
 from assistant.understanding.slots import Slots
 from assistant.understanding.vocabulary import singular_phrase
 
@@ -55,6 +58,10 @@ class DialogueState(BaseModel):
     turn: int = 0
     last_intent: str | None = None
     topic_turns: int = 0  # turns since the current shopping topic started
+    focus_label: str | None = None  # what the topic is about, in the shopper's words ("dinosaurs", "running shoes")
+    focus_must: list[str] = Field(default_factory=list)  # stems a shown product must contain (relevance floor)
+    focus_every: bool = False  # all of focus_must (a kind) rather than any (an interest)
+    search_text: str | None = None  # a rewritten query for the topic (the LLM's), used instead of the keywords
 
     def to_json(self) -> str:
         """Compact JSON for the ``sessions.state`` column."""
@@ -75,9 +82,12 @@ class DialogueState(BaseModel):
         return bool(self.shown) or self.slots.has_product_signal() or bool(self.slots.keywords)
 
     def search_query(self) -> str:
-        """The free-text query for retrieval built from the merged slots ("blue adidas running shoes")."""
+        """The free-text query for retrieval built from the merged slots ("blue adidas running shoes"):
+        the topic's rewritten text when there is one, and never the occasion or recipient words
+        ("birthday present for my nephew who loves dinosaurs" searches "dinosaurs")."""
         s = self.slots
-        parts = [s.colour or "", *s.brands, *s.keywords, s.category or ""]
+        words = [self.search_text] if self.search_text else [k for k in s.keywords if k not in FILLER]
+        parts = [s.colour or "", *s.brands, *words, s.category or ""]
         return " ".join(p for p in parts if p).strip()
 
     def filter_kwargs(self) -> dict[str, Any]:
@@ -138,7 +148,13 @@ def _merge(old: Slots, new: Slots) -> Slots:
 
 
 def _price_cues(state: DialogueState, slots: Slots, request: Any, anchor: list[ShownProduct]) -> None:
-    prices = [p.price for p in (anchor or state.shown) if p.price is not None]
+    shown = [p for p in (anchor or state.shown) if p.price]
+    if shown and not slots.currency:  # the shopper's currency, inferred once from what they saw, then kept
+        slots.currency = shown[0].currency
+    prices = sorted(convert(p.price, p.currency, slots.currency) for p in shown)
+    if prices and not anchor:  # "cheaper" = below the middle of the list, not below its cheapest item
+        middle = prices[len(prices) // 2] if len(prices) % 2 else (prices[len(prices) // 2 - 1] + prices[len(prices) // 2]) / 2
+        prices = [middle]
     if "cheaper" in request.cues and request.slots.price_max is None:
         if prices:
             slots.price_max = round(min(prices) - 0.01, 2) if min(prices) > 0.01 else 0.0
@@ -183,6 +199,7 @@ def apply(state: DialogueState, request: Any, last_products: Sequence[Any] | Non
     if _is_new_topic(new, request):
         new.slots = request.slots.model_copy(deep=True)
         new.seen_ids, new.page, new.topic_turns = [], 0, 0
+        new.focus_label, new.focus_must, new.focus_every, new.search_text = None, [], False, None
         if "reset" in request.cues and not request.slots.has_product_signal():
             new.shown = []
     elif request.intent in ("search", "refine", "recommend"):

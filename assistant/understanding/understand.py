@@ -30,6 +30,8 @@ from pydantic import BaseModel, Field
 from assistant.understanding.intents import SERVICE_INTENTS, SHOPPING_INTENTS, IntentClassifier, IntentPrediction, default_bitext_train
 from assistant.understanding.llm_reader import ask_llm
 from assistant.understanding.slots import Extraction, Slots, extract, rewrite_query
+from assistant.understanding.focus import request_focus
+from assistant.understanding.service import ACTION_INTENTS, policy_intent, product_request
 from assistant.understanding.state import DialogueState
 from assistant.understanding.vocabulary import Vocabulary
 
@@ -56,6 +58,8 @@ class Request(BaseModel):
         refs: 1-based positions in the last shown list (-1 = the last one).
         message: the original text.
         llm_error: why the LLM answer was rejected, when ``source == "fallback"``.
+        search_text: a search query the LLM wrote for a request the rules could not focus
+            ("something to keep a 3 year old busy on a flight" -> "travel activity toys").
     """
 
     intent: str
@@ -67,6 +71,8 @@ class Request(BaseModel):
     refs: list[int] = Field(default_factory=list)
     message: str = ""
     llm_error: str | None = None
+    search_text: str | None = None  # the LLM's rewrite of a vague request into a search query
+    policy_question: bool = False  # a general question about the shop's policies (no order of the shopper's)
 
 
 
@@ -114,11 +120,22 @@ class Understander:
         message = message or ""
         extraction = extract(message, self.vocab)
         prediction = self.classifier.predict(message) if message.strip() else IntentPrediction("chitchat", 0.3)
-        intent, confidence, source = _decide(message, extraction, prediction, state, self.vocab)
+        policy = policy_intent(message)
+        if policy is not None:  # the classifier's service label is kept when it is more specific and harmless
+            specific = prediction.intent in SERVICE_INTENTS and prediction.intent not in ACTION_INTENTS
+            intent, confidence, source = (prediction.intent, max(prediction.confidence, 0.8), "classifier") \
+                if specific else (policy, 0.95, "rules")
+        else:
+            intent, confidence, source = _decide(message, extraction, prediction, state, self.vocab)
+            if intent not in SHOPPING_INTENTS and not _INJECTION.search(message.lower()):
+                focus = request_focus(message)  # a product request the classifier took for a service question
+                if product_request(message, bool(focus.kind or focus.interest)):
+                    intent, confidence, source = "search", max(confidence, 0.85), "rules"
         slots = extraction.slots
         if intent not in SHOPPING_INTENTS:  # customer service / chitchat: only the order facts matter
             slots = Slots(order_id=slots.order_id, quantity=slots.quantity)
         return Request(intent=intent, slots=slots, query=rewrite_query(message, slots), confidence=confidence,
+                       policy_question=policy is not None,
                        source=source, cues=extraction.cues, refs=extraction.refs, message=message)
 
 

@@ -220,6 +220,9 @@ class Vocabulary:
 
         ambiguous = {b for b in brands if " " not in b
                      and (b in COMMON_WORDS or b in COLOURS or b in STOPWORDS or len(b) <= 3)}
+        # a brand made only of everyday product words ("regular fit", "action figures", "party bag
+        # fillers") names a thing more often than a maker: matched only capitalised or next to "by"/"brand"
+        ambiguous |= {b for b in brands if " " in b and all(title_words[w] >= 3 for w in b.split())}
         # keep catalog nodes shared by 3+ products that are not a brand name (+ noun): "allen solly dresses"
         node_words = Counter(w for c in node_counts for w in set(c.split()))
         builtin_words = {w for t in CATEGORY_TERMS for w in t.split()}
