@@ -13,8 +13,23 @@ Profiles (``settings.llm_profile``):
 
 GGUF profiles run through ``langchain_community.chat_models.ChatLlamaCpp`` with
 ``n_threads=settings.llm_threads``. The :class:`LLMProvider` object *is* the cache: create one per
-process (the agent owns it), share it between sessions; generation is serialised by a lock, because
-one llama.cpp context cannot decode two prompts at once.
+process (the agent owns it), share it between sessions.
+
+**Backpressure.** Generation goes through an admission gate (:class:`Admission`): ``llm_slots``
+generations at once (1 in-process: one llama.cpp context decodes one prompt; the server's parallel
+slots for a served model), at most ``llm_queue`` callers waiting, each for at most ``llm_wait_s``
+seconds (the deadline). A caller that cannot get a slot gets :class:`LLMBusy` at once — the
+explainer then keeps the template sentence and the understander its rules, so a busy LLM makes
+answers plainer, never slower or failed.
+
+**The LLM as a service** (the scale-out path): ``SHOPASSIST_LLM_PROFILE=openai:<model>`` with
+``SHOPASSIST_OPENAI_BASE_URL=http://127.0.0.1:8001/v1`` talks to any OpenAI-compatible server shared
+by several app processes: llama.cpp's server (``python -m llama_cpp.server --model FILE.gguf
+--n_threads 2 --port 8001``, from ``llama-cpp-python[server]``), vLLM or Ollama. Set ``llm_slots`` to
+the server's parallel slots divided by the app processes.
+
+**Threads.** :func:`apply_thread_budget` decides torch's and llama.cpp's threads once per process at
+start-up (``torch_threads``, ``llm_threads``); nothing changes them per request.
 
 Example::
 
@@ -29,11 +44,12 @@ Tests pass a LangChain fake instead: ``LLMProvider(chat_model=FakeListChatModel(
 """
 from __future__ import annotations
 
-import os
-
 import json
+import logging
+import os
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +57,86 @@ from typing import Any
 from assistant.model_files import ensure_qwen_gguf, smollm2_gguf
 
 Message = tuple[str, str]  # (role, content) with role in system | user | assistant
+log = logging.getLogger("shopassist.llm")
+
+
+class LLMBusy(RuntimeError):
+    """No generation slot within the deadline (or the queue is full): use the template instead."""
+
+
+class Admission:
+    """A bounded queue with a deadline in front of the LLM.
+
+    Args:
+        slots: generations at once.
+        queue: callers allowed to wait for a slot; one more gets :class:`LLMBusy` at once.
+        wait_s: the longest a caller waits for a slot before :class:`LLMBusy`.
+
+    Example::
+
+        gate = Admission(slots=1, queue=2, wait_s=1.5)
+        with gate.slot():
+            ...   # generate
+    """
+
+    def __init__(self, slots: int = 1, queue: int = 2, wait_s: float = 1.5):
+        self.slots, self.queue, self.wait_s = max(1, int(slots)), max(0, int(queue)), max(0.0, float(wait_s))
+        self._free = threading.BoundedSemaphore(self.slots)
+        self._lock = threading.Lock()
+        self.waiting = 0
+        self.busy_rejections = 0
+        self.admitted = 0
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        if not self._free.acquire(blocking=False):
+            with self._lock:
+                if self.waiting >= self.queue:
+                    self.busy_rejections += 1
+                    raise LLMBusy(f"the LLM is busy ({self.slots} running, {self.waiting} waiting)")
+                self.waiting += 1
+            try:
+                got = self._free.acquire(timeout=self.wait_s) if self.wait_s > 0 else False
+            finally:
+                with self._lock:
+                    self.waiting -= 1
+            if not got:
+                with self._lock:
+                    self.busy_rejections += 1
+                raise LLMBusy(f"no LLM slot within {self.wait_s:.1f} s")
+        with self._lock:
+            self.admitted += 1
+        try:
+            yield
+        finally:
+            self._free.release()
+
+
+@dataclass(frozen=True)
+class ThreadBudget:
+    """The process-wide thread split, decided once at start-up."""
+
+    torch: int
+    llm: int
+
+
+def apply_thread_budget(settings: Any) -> ThreadBudget:
+    """Set torch's intra-op threads and llama.cpp's OpenMP policy once, for the whole process.
+
+    Call it at start-up, before any model loads (the server does). ``settings.torch_threads`` and
+    ``settings.llm_threads`` are the budget; llama.cpp gets its share through ``n_threads`` when the
+    model loads. Nothing may call ``torch.set_num_threads`` per request afterwards.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle llama.cpp threads must not spin
+    budget = ThreadBudget(torch=max(1, int(settings.torch_threads)), llm=max(1, int(settings.llm_threads)))
+    try:
+        import torch
+
+        torch.set_num_threads(budget.torch)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    log.info("thread budget", extra={"torch_threads": budget.torch, "llm_threads": budget.llm})
+    return budget
 
 
 @dataclass(frozen=True)
@@ -91,7 +187,8 @@ class LLMProvider:
     """
 
     def __init__(self, profile: str = "qwen1.5b", threads: int = 2, data_dir: Path | str = "var",
-                 openai_base_url: str | None = None, chat_model: Any = None, n_ctx: int = 2048) -> None:
+                 openai_base_url: str | None = None, chat_model: Any = None, n_ctx: int = 2048,
+                 admission: Admission | None = None, timeout_s: float = 30.0) -> None:
         self.profile = profile if chat_model is None else getattr(chat_model, "_llm_type", "injected")
         self.threads = max(1, int(threads))
         self.data_dir = Path(data_dir)
@@ -100,13 +197,18 @@ class LLMProvider:
         self._model = chat_model
         self._spec: ModelSpec | None = None
         self._load_lock = threading.Lock()
-        self._generate_lock = threading.Lock()
+        self.admission = admission or Admission(1, 2, 1.5)
+        self.timeout_s = timeout_s
 
     @classmethod
     def from_settings(cls, settings: Any, profile: str | None = None) -> LLMProvider:
-        """Build from ``catalog.settings.Settings`` (llm_profile, llm_threads, data_dir, openai_base_url)."""
+        """Build from ``catalog.settings.Settings`` (llm_profile, llm_threads, data_dir, openai_base_url,
+        llm_slots, llm_queue, llm_wait_s, llm_timeout_s)."""
+        admission = Admission(getattr(settings, "llm_slots", 1), getattr(settings, "llm_queue", 2),
+                              getattr(settings, "llm_wait_s", 1.5))
         return cls(profile=profile or settings.llm_profile, threads=settings.llm_threads, data_dir=settings.data_dir,
-                   openai_base_url=settings.openai_base_url)
+                   openai_base_url=settings.openai_base_url, admission=admission,
+                   timeout_s=getattr(settings, "llm_timeout_s", 30.0))
 
     # --- loading ---------------------------------------------------------------------------------
     @property
@@ -149,7 +251,9 @@ class LLMProvider:
             from langchain_openai import ChatOpenAI
         except ImportError as exc:
             raise ImportError("profile openai:<model> needs `pip install langchain-openai`") from exc
-        return ChatOpenAI(model=spec.name, base_url=self.openai_base_url, temperature=0.0)
+        # a local server needs no key; one from OPENAI_API_KEY is used when set
+        return ChatOpenAI(model=spec.name, base_url=self.openai_base_url, temperature=0.0, timeout=self.timeout_s,
+                          max_retries=0, api_key=os.environ.get("OPENAI_API_KEY") or "not-needed")
 
     # --- generation ------------------------------------------------------------------------------
     def _schema_kwargs(self, schema: dict[str, Any]) -> dict[str, Any]:
@@ -173,22 +277,22 @@ class LLMProvider:
         """
         kwargs = self._schema_kwargs(schema)
         kwargs.update(self._limit_kwargs(max_tokens))
-        with self._generate_lock:
+        with self.admission.slot():
             result = self.chat_model.invoke(list(messages), **kwargs)
         return _text_of(result)
 
     def generate(self, messages: Sequence[Message], max_tokens: int = 120) -> str:
-        """Plain generation, whole text at once."""
-        with self._generate_lock:
+        """Plain generation, whole text at once. Raises :class:`LLMBusy` when no slot is free in time."""
+        with self.admission.slot():
             result = self.chat_model.invoke(list(messages), **self._limit_kwargs(max_tokens))
         return _text_of(result)
 
     def stream(self, messages: Sequence[Message], max_tokens: int = 120) -> Iterator[str]:
         """Plain streaming generation (explanations): yields text pieces as they decode.
 
-        Holds the generation lock until the iterator is exhausted or closed — consume it promptly.
+        Holds a generation slot until the iterator is exhausted or closed — consume it promptly.
         """
-        with self._generate_lock:
+        with self.admission.slot():
             for chunk in self.chat_model.stream(list(messages), **self._limit_kwargs(max_tokens)):
                 text = _text_of(chunk)
                 if text:

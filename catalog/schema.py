@@ -1,8 +1,12 @@
-"""SQL tables (SQLAlchemy Core). One metadata object; works on SQLite and PostgreSQL."""
+"""SQL tables (SQLAlchemy Core). One metadata object; works on SQLite and PostgreSQL.
+
+The database is created and upgraded by the Alembic migrations in ``catalog/migrations`` (run by
+``catalog.migrate.migrate`` when a Store opens): a change here needs a new revision there.
+"""
 from __future__ import annotations
 
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, MetaData, String,
-                        Table, Text)
+                        Table, Text, text)
 
 metadata = MetaData()
 
@@ -83,3 +87,7 @@ escalation_messages = Table(
 )
 
 Index("ix_events_user_ts", events.c.user, events.c.ts)
+# one active (open or assigned) ticket per session: idempotent escalation across processes (revision 0002)
+_ACTIVE = text("status IN ('open', 'assigned')")
+Index("uq_escalations_one_active", escalations.c.session_id, unique=True, sqlite_where=_ACTIVE,
+      postgresql_where=_ACTIVE)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +32,26 @@ class Settings(BaseSettings):
     agent_api_key: str = Field("dev-agent-key", description="API key required on customer-service agent endpoints.")
     redis_url: str | None = Field(None, description="redis://127.0.0.1:6379/0 to share rate limits across server processes.")
     rerank_candidates: int = Field(200, description="Candidates retrieved before re-ranking.")
+    # --- trust boundaries (docs/RELIABILITY.md) ---------------------------------------------------
+    mode: Literal["demo", "production"] = Field("demo", description="demo: a raw user_id in POST /sessions is "
+                                                "accepted (the demo's shopper picker). production: shopper identity "
+                                                "only from the shop's signed JWT; default or short secrets refuse to start.")
+    shopper_jwt_secret: str | None = Field(None, description="HS256 secret the shop signs shopper JWTs with "
+                                           "(claim sub = shopper id, exp required). At least 32 characters in production.")
+    shopper_jwt_public_key: str | None = Field(None, description="RS256 public key (PEM text, or a path to a PEM file) "
+                                               "that verifies the shop's shopper JWTs; use instead of the HS256 secret.")
+    shopper_jwt_audience: str | None = Field(None, description="Expected `aud` claim of shopper JWTs (checked when set).")
+    agent_api_keys: str = Field("", description="More valid agent keys, comma-separated (rotation without downtime: "
+                                "add the new key here, move the tools, then drop the old one).")
+    agent_auth_failures: int = Field(10, description="Failed agent-key attempts allowed per client address per minute "
+                                     "before 429 (every failure is logged, never the key).")
+    session_token_hours: float = Field(24.0, description="Lifetime of the session tokens POST /sessions returns.")
+    # --- the LLM as a service, with backpressure -----------------------------------------------------
+    llm_slots: int = Field(1, description="Generations run at once: 1 in-process (one llama.cpp context); the "
+                           "server's parallel slots for openai:<model> (llama.cpp server --n_parallel, vLLM, Ollama).")
+    llm_queue: int = Field(2, description="Requests allowed to wait for a free slot; more get the template at once.")
+    llm_wait_s: float = Field(1.5, description="Longest wait for a slot (the deadline); then the template is used.")
+    llm_timeout_s: float = Field(30.0, description="HTTP timeout for an openai:<model> / served LLM call.")
 
     @property
     def sql_url(self) -> str:

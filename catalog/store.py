@@ -50,10 +50,14 @@ class Store:
 
     def __init__(self, url: str):
         self.url = url
-        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        # PostgreSQL: room for a per-session turn lock held during a turn beside the turn's own queries
+        pool = {} if url.startswith("sqlite") else {"pool_size": 20, "max_overflow": 20, "pool_timeout": 10}
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True, **pool)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _enable_sqlite_pragmas)
-        schema.metadata.create_all(self.engine)
+        from catalog.migrate import migrate
+
+        migrate(self.engine)  # Alembic: create or upgrade the schema, keeping existing data
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Store":

@@ -8,6 +8,15 @@ deleting what the store no longer has), then rebuilds BM25 when the catalog fing
 So a crash or Ctrl-C leaves a state that the next ingest completes, and the same file twice
 changes nothing.
 
+**One ingest at a time.** :func:`ingest_lock` (a ``flock`` on ``<data_dir>/ingest.lock``, plus a
+PostgreSQL advisory lock when the store is PostgreSQL, for ingests on other hosts) is held by
+:func:`ingest_file`, :func:`delete_products` and :func:`repair_indexes`: a second ingest waits for
+the first instead of interleaving with it. The lock dies with its process, so a SIGKILLed ingest
+never leaves it held.
+
+**Start-up check.** :func:`repair_indexes` (run by the server at start-up and by ``shopassist index
+rebuild``) finds a missing, corrupted or stale BM25 index or vector index and rebuilds it from the store.
+
 Example::
 
     report = ingest_file(Settings(), "data/demo/products.jsonl")
@@ -15,9 +24,13 @@ Example::
 """
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import shutil
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +43,7 @@ from catalog.settings import Settings
 from catalog.store import Store, UpsertStats
 from retrieval.embedder import Embedder
 from retrieval.lexical_index import LexicalIndex
+from retrieval.lexical_index import verify as verify_bm25
 from retrieval.vector_index import VectorIndex, open_client
 
 log = logging.getLogger(__name__)
@@ -65,6 +79,45 @@ class IngestReport:
     @property
     def products_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds else 0.0
+
+
+INGEST_ADVISORY_KEY = 0x5A0_1A57  # pg_advisory_lock key of shopassist ingests
+
+
+@contextmanager
+def ingest_lock(data_dir: Path, store: Store | None = None, wait_message: Callable[[str], None] | None = None
+                ) -> Iterator[None]:
+    """Hold the ingest lock of ``data_dir`` (and of the PostgreSQL database, if ``store`` is one)."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(data_dir / "ingest.lock", "a+")
+    pg_conn = None
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            (wait_message or log.warning)("another ingest is running on this data folder; waiting for it to finish")
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        if store is not None and store.url.startswith("postgresql"):
+            from sqlalchemy import text
+
+            pg_conn = store.engine.connect()
+            pg_conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": INGEST_ADVISORY_KEY})
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
+    finally:
+        if pg_conn is not None:
+            from sqlalchemy import text
+
+            try:
+                pg_conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": INGEST_ADVISORY_KEY})
+            finally:
+                pg_conn.close()
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
 
 
 def ingest_products(store: Store, vectors: VectorIndex, embedder: Embedder, products: list[Product],
@@ -118,10 +171,82 @@ def sync_indexes(store: Store, vectors: VectorIndex, embedder: Embedder, bm25_fo
             report.embedded += len(ids)
             bar.update(len(ids))
     fingerprint = store.fingerprint(stored)
-    lexical = LexicalIndex.load(bm25_folder)
-    if lexical is None or lexical.fingerprint != fingerprint:
+    if verify_bm25(bm25_folder, fingerprint) is not None:  # missing, stale or corrupted
         LexicalIndex.build(list(store.iter_products()), fingerprint).save(bm25_folder)
     return report
+
+
+def collection_name(settings: Settings) -> str:
+    """The Chroma collection of ``settings.embedding_model`` without loading the model
+    (the same name as ``IndexPaths.collection(Embedder(...))``)."""
+    from retrieval.embedder import default_model_path
+
+    path = Path(settings.embedding_model) if settings.embedding_model else default_model_path()
+    size = sum(w.stat().st_size for w in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")))
+    return f"products-{path.name}-{size}"[:60]
+
+
+def index_problems(settings: Settings, store: Store | None = None) -> list[str]:
+    """What is wrong with the indexes of ``settings`` compared with the store (empty: consistent).
+
+    Cheap: no model is loaded. Checks that BM25 loads and matches the catalog fingerprint, and that
+    the vector index opens and holds exactly the store's products with their content hashes.
+    """
+    store = store or Store.from_settings(settings)
+    paths = IndexPaths.for_settings(settings)
+    stored = store.product_hashes()
+    problems = []
+    bm25 = verify_bm25(paths.bm25, store.fingerprint(stored))
+    if bm25 is not None and (stored or bm25.startswith("corrupted")):
+        problems.append(f"BM25 index {bm25}")
+    try:
+        indexed = VectorIndex(open_client(paths.chroma, settings.chroma_url), collection_name(settings)).hashes()
+    except Exception as exc:  # noqa: BLE001 - any failure to open or read is a corrupted index
+        problems.append(f"vector index corrupted: unreadable ({type(exc).__name__}: {str(exc)[:200]})")
+    else:
+        stale = sum(1 for pid, h in stored.items() if indexed.get(pid) != h)
+        extra = len(set(indexed) - set(stored))
+        if stale or extra:
+            problems.append(f"vector index out of date: {stale} products missing or stale, {extra} deleted ones left")
+    return problems
+
+
+def repair_indexes(settings: Settings, force: bool = False, progress: bool = False,
+                   embedder: Embedder | None = None) -> list[str]:
+    """Rebuild what :func:`index_problems` finds (everything with ``force``) from the store; returns the problems.
+
+    A corrupted on-disk Chroma folder is moved aside (``chroma.corrupt-<time>``) and rebuilt;
+    a Chroma server (``chroma_url``) is re-synced instead.
+    """
+    store = Store.from_settings(settings)
+    problems = index_problems(settings, store)
+    if force and not problems:
+        problems = ["rebuild requested"]
+    if not problems:
+        return []
+    paths = IndexPaths.for_settings(settings)
+    with ingest_lock(settings.data_dir, store):
+        problems = index_problems(settings, store) or (["rebuild requested"] if force else [])
+        if not problems:
+            return []
+        vector_broken = any(p.startswith("vector index corrupted") for p in problems)
+        if (vector_broken or force) and settings.chroma_url is None and paths.chroma.exists():
+            aside = paths.chroma.with_name(f"chroma.corrupt-{int(time.time())}") if vector_broken else None
+            if aside is not None:
+                paths.chroma.rename(aside)
+                log.warning("moved the unreadable vector index aside to %s", aside)
+            else:
+                shutil.rmtree(paths.chroma)
+        if force:
+            shutil.rmtree(paths.bm25, ignore_errors=True)
+        if any(not p.startswith("BM25") for p in problems):
+            embedder = embedder or Embedder(settings.embedding_model, threads=settings.torch_threads)
+            vectors = VectorIndex(open_client(paths.chroma, settings.chroma_url), paths.collection(embedder), embedder)
+            sync_indexes(store, vectors, embedder, paths.bm25, progress=progress)
+        else:  # only BM25: no model needed
+            stored = store.product_hashes()
+            LexicalIndex.build(list(store.iter_products()), store.fingerprint(stored)).save(paths.bm25)
+    return problems
 
 
 def delete_products(settings: Settings, ids: list[str], embedder: Embedder | None = None) -> int:
@@ -130,8 +255,9 @@ def delete_products(settings: Settings, ids: list[str], embedder: Embedder | Non
     embedder = embedder or Embedder(settings.embedding_model, threads=settings.torch_threads)
     paths = IndexPaths.for_settings(settings)
     vectors = VectorIndex(open_client(paths.chroma, settings.chroma_url), paths.collection(embedder), embedder)
-    removed = store.delete_products(ids)
-    sync_indexes(store, vectors, embedder, paths.bm25, progress=False)
+    with ingest_lock(settings.data_dir, store):
+        removed = store.delete_products(ids)
+        sync_indexes(store, vectors, embedder, paths.bm25, progress=False)
     return removed
 
 
@@ -147,7 +273,8 @@ def ingest_file(settings: Settings, path: str | Path, mapping: Mapping | None = 
     paths = IndexPaths.for_settings(settings)
     vectors = VectorIndex(open_client(paths.chroma, settings.chroma_url), paths.collection(embedder), embedder)
     enricher = make_enricher(embedder) if enrich else None
-    report = ingest_products(store, vectors, embedder, loaded.products, paths.bm25, enricher, progress)
+    with ingest_lock(settings.data_dir, store):
+        report = ingest_products(store, vectors, embedder, loaded.products, paths.bm25, enricher, progress)
     report.errors = loaded.errors
     report.rows = loaded.rows
     return report

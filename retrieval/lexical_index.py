@@ -3,11 +3,25 @@
 Product search needs it: model numbers, brands and sizes are lexical. The title is counted twice
 (a cheap field weight). The index is rebuilt from the store when the catalog fingerprint changes
 (bm25s has no incremental updates; 54k titles take a few seconds) and saved atomically.
+
+On disk (``<data_dir>/bm25/``)::
+
+    meta.json            the one pointer: {"current": "v-<time>-<rand>", "fingerprint": ..., "format": 2}
+    v-<time>-<rand>/     one complete index: bm25/ (bm25s files) and ids.json
+
+:meth:`LexicalIndex.save` writes a new version folder completely (fsynced), then switches the
+pointer with one ``os.replace`` (atomic on POSIX): a reader sees the old index or the new one, never
+none. Old versions are removed after the switch (the newest two are kept, so a reader that read the
+old pointer a moment ago still finds its folder). A crash mid-save leaves an unreferenced folder that
+the next save cleans up. :func:`verify` tells a missing or corrupted index from a stale one.
 """
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import shutil
+import time
 from pathlib import Path
 
 from catalog.records import Product
@@ -57,30 +71,108 @@ class LexicalIndex:
         return [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
 
     def save(self, folder: Path) -> None:
-        """Write to ``folder`` atomically (a temporary folder renamed into place)."""
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        """Write a new version folder under ``folder``, then switch the pointer ``meta.json`` atomically."""
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            folder.unlink()
+        folder.mkdir(parents=True, exist_ok=True)
+        _migrate_legacy(folder)
+        version = f"v-{time.time_ns()}-{secrets.token_hex(3)}"
+        target = folder / version
+        target.mkdir()
         if self.ids:
-            self.retriever.save(str(tmp / "bm25"), show_progress=False)
-        (tmp / "meta.json").write_text(json.dumps({"fingerprint": self.fingerprint, "ids": self.ids}))
-        old = folder.with_name(folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if folder.exists():
-            folder.rename(old)
-        tmp.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
+            self.retriever.save(str(target / "bm25"), show_progress=False)
+        _write_durably(target / "ids.json", json.dumps(self.ids))
+        for path in target.rglob("*"):
+            if path.is_file():
+                _fsync(path)
+        _fsync_dir(target)
+        pointer = {"format": 2, "current": version, "fingerprint": self.fingerprint, "count": len(self.ids)}
+        tmp = folder / f".meta.{version}.tmp"
+        _write_durably(tmp, json.dumps(pointer))
+        os.replace(tmp, folder / "meta.json")  # the switch: one atomic rename
+        _fsync_dir(folder)
+        _clean_old_versions(folder, keep={version})
 
     @classmethod
     def load(cls, folder: Path) -> "LexicalIndex | None":
+        """The current index, or None when there is none. Raises :class:`CorruptIndex` when the
+        pointer or the folder it names is unreadable."""
         import bm25s
 
+        folder = Path(folder)
         meta_file = folder / "meta.json"
         if not meta_file.is_file():
             return None
-        meta = json.loads(meta_file.read_text())
-        retriever = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if meta["ids"] else bm25s.BM25()
-        return cls(meta["ids"], retriever, meta["fingerprint"])
+        try:
+            meta = json.loads(meta_file.read_text())
+            if "current" in meta:  # format 2: a pointer to a version folder
+                base = folder / meta["current"]
+                ids = json.loads((base / "ids.json").read_text())
+                if len(ids) != meta.get("count", len(ids)):
+                    raise ValueError(f"{len(ids)} ids but the pointer says {meta.get('count')}")
+            else:  # format 1 (before the pointer): ids inside meta.json, bm25/ beside it
+                base, ids = folder, meta["ids"]
+            retriever = bm25s.BM25.load(str(base / "bm25"), show_progress=False) if ids else bm25s.BM25()
+            return cls(ids, retriever, meta["fingerprint"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CorruptIndex(f"the BM25 index in {folder} is unreadable ({type(exc).__name__}: {exc}); "
+                               "rebuild it from the store with `shopassist index rebuild`") from exc
+
+
+class CorruptIndex(RuntimeError):
+    """An index on disk that cannot be read; ``shopassist index rebuild`` rebuilds it from the store."""
+
+
+def verify(folder: Path, fingerprint: str) -> str | None:
+    """None when the BM25 index in ``folder`` loads and matches ``fingerprint``; else what is wrong."""
+    try:
+        index = LexicalIndex.load(folder)
+    except CorruptIndex as exc:
+        return f"corrupted: {exc}"
+    if index is None:
+        return "missing"
+    if index.fingerprint != fingerprint:
+        return "stale (built from another catalog version)"
+    return None
+
+
+def _write_durably(path: Path, text: str) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _clean_old_versions(folder: Path, keep: set[str], keep_newest: int = 2) -> None:
+    versions = sorted((p for p in folder.iterdir() if p.is_dir() and p.name.startswith("v-")),
+                      key=lambda p: int(p.name.split("-")[1]) if p.name.split("-")[1].isdigit() else 0)
+    survivors = {p.name for p in versions[-keep_newest:]} | keep
+    for path in versions:
+        if path.name not in survivors:
+            shutil.rmtree(path, ignore_errors=True)
+    for stray in folder.glob(".meta.*.tmp"):
+        stray.unlink(missing_ok=True)
+    shutil.rmtree(folder / "bm25", ignore_errors=True)  # the format-1 index, replaced by the pointer
+
+
+def _migrate_legacy(folder: Path) -> None:
+    """Remove format-1 leftovers (``bm25/`` beside ``meta.json``, ``bm25.tmp``/``bm25.old`` siblings)."""
+    for sibling in (folder.with_name(folder.name + ".tmp"), folder.with_name(folder.name + ".old")):
+        shutil.rmtree(sibling, ignore_errors=True)
 
 
 def _stemmer():

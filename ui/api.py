@@ -1,9 +1,15 @@
 """The HTTP API under ``/api/v1``: shopper chat and feedback, recommendations, escalations for agents.
 
 Shopper endpoints (``X-Session-Token`` from ``POST /sessions``, limited per session):
-``POST /sessions``, ``POST /chat`` (answers exactly ``Reply.to_json()``, the JSON of
-``shopassist chat --once --json``), ``POST /events``, ``POST /escalations``,
-``GET /sessions/{id}/messages`` (agent replies waiting for this shopper).
+``POST /sessions`` (the shop's JWT as ``Authorization: Bearer``; anonymous without one), ``POST /chat``
+(answers exactly ``Reply.to_json()``, the JSON of ``shopassist chat --once --json``),
+``POST /chat/stream`` (server-sent events: products first, then each explanation), ``POST /events``,
+``POST /escalations``, ``GET /sessions/{id}/messages`` (agent replies waiting for this shopper),
+``GET /sessions/{id}/history`` (this session's own transcript), ``GET /users/me/profile``,
+``DELETE /users/me`` (forget this shopper everywhere).
+
+The session token is bound to one session and one shopper (see :mod:`ui.security`): the shopper a
+handler acts for always comes from the token, and a ``user_id`` in a body or path must equal it.
 
 Agent endpoints (``X-API-Key``, limited per key): ``GET /escalations?status=``,
 ``GET /escalations/{id}``, ``POST /escalations/{id}/messages``, ``PATCH /escalations/{id}``.
@@ -14,6 +20,9 @@ the event loop. Everything they need lives on ``request.app.state.shop`` (:class
 """
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -24,7 +33,10 @@ from assistant.escalation import REASONS
 from catalog.records import EventKind
 from ui.backend import ESCALATION_TRANSITIONS, ShopBackend, effective_user
 from ui.ratelimit import Limit, RateLimiter, RateLimits, retry_after_header
-from ui.security import SessionTokens, check_api_key, check_session, presented_api_key
+from ui.security import (SessionTokens, ShopperIdentity, bearer_token, check_api_key, check_session,
+                         log_failed_agent_key, presented_api_key)
+
+log = logging.getLogger("shopassist.api")
 
 SessionId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
 UserId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.@:+-]+$")]
@@ -40,7 +52,9 @@ class ApiContext:
     tokens: SessionTokens
     limiter: RateLimiter
     limits: RateLimits
-    agent_api_key: str
+    agent_api_key: str | tuple[str, ...]
+    identity: ShopperIdentity | None = None
+    mode: str = "demo"
 
 
 def ctx(request: Request) -> ApiContext:
@@ -75,6 +89,8 @@ class ChatIn(_Body):
 
 
 class ChatProduct(BaseModel):
+    model_config = ConfigDict(extra="allow")  # exactly Reply.to_json(): fields added there pass through
+
     id: str
     title: str
     price: float | None
@@ -83,7 +99,9 @@ class ChatProduct(BaseModel):
 
 
 class ChatOut(BaseModel):
-    """Exactly ``Reply.to_json()``."""
+    """Exactly ``Reply.to_json()`` (fields added there pass through)."""
+
+    model_config = ConfigDict(extra="allow")
 
     intent: str
     slots: dict[str, Any]
@@ -132,19 +150,43 @@ def _limit(c: ApiContext, response: Response, bucket: str, key: str, limit: Limi
                             headers={"Retry-After": retry_after_header(decision)})
 
 
-def shopper(request: Request, response: Response, session_id: str, user_id: str | None) -> ApiContext:
-    """Check the session token, then the per-session rate limit."""
+def shopper(request: Request, response: Response, session_id: str, user_id: str | None) -> tuple[ApiContext, str]:
+    """Check the session token, then the per-session rate limit.
+
+    Returns the context and the raw user the call acts for: the token's shopper, or
+    ``anon:<session>`` for an anonymous session.
+    """
     c = ctx(request)
-    check_session(c.tokens, request, session_id, user_id)
+    bound = check_session(c.tokens, request, session_id, user_id)
     _limit(c, response, "session", session_id, c.limits.session)
-    return c
+    return c, effective_user(session_id, bound)
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def agent(request: Request, response: Response) -> ApiContext:
-    """Dependency: check the agent API key, then the per-key rate limit."""
+    """Dependency: check the agent API key, then the per-key rate limit.
+
+    Failed attempts are counted per client address *before* the key is checked, so guessing costs:
+    past ``limits.agent_failures`` a minute every call from that address gets 429 until the window ends.
+    """
     c = ctx(request)
+    client = _client(request)
+    blocked = c.limiter.peek("agent auth failures", client, c.limits.agent_failures)
+    if not blocked.allowed:
+        log_failed_agent_key(request, "too many failed attempts")
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS,
+                            detail="too many failed agent-key attempts from this address; retry after the "
+                                   "Retry-After seconds", headers={"Retry-After": retry_after_header(blocked)})
     key = presented_api_key(request)
-    check_api_key(key, c.agent_api_key)
+    try:
+        check_api_key(key, c.agent_api_key)
+    except HTTPException as exc:
+        c.limiter.hit("agent auth failures", client, c.limits.agent_failures)
+        log_failed_agent_key(request, "missing" if exc.status_code == 401 else "wrong")
+        raise
     _limit(c, response, "agent key", key or "", c.limits.agent_key)
     return c
 
@@ -162,34 +204,85 @@ def build_router() -> APIRouter:
 
     @router.post("/sessions", response_model=SessionOut, status_code=201, tags=["shopper"])
     def start_session(body: SessionIn, request: Request, response: Response) -> SessionOut:
-        """Start a shopper session: returns its id and the token that scopes later calls to it."""
+        """Start a shopper session: returns its id and the token that scopes later calls to it.
+
+        The shopper comes from the shop's JWT (``Authorization: Bearer <jwt>``, claim ``sub``);
+        without one the session is anonymous. A ``user_id`` in the body is accepted alone only in
+        demo mode; in production it must equal the JWT's ``sub`` (401 without a JWT, 403 otherwise).
+        """
         c = ctx(request)
-        _limit(c, response, "client", request.client.host if request.client else "unknown", c.limits.client)
+        _limit(c, response, "client", _client(request), c.limits.client)
+        jwt_token = bearer_token(request)
+        user = c.identity.shopper(jwt_token) if (jwt_token and c.identity is not None) else None
+        if jwt_token and c.identity is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="this server accepts no shopper JWTs")
+        if body.user_id is not None:
+            if user is None and c.mode == "production":
+                raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                                    detail="a user_id needs the shop's signed JWT (Authorization: Bearer <jwt>) "
+                                           "in production mode; omit user_id for an anonymous session")
+            if user is not None and body.user_id != user:
+                raise HTTPException(status.HTTP_403_FORBIDDEN, detail="user_id does not match the JWT's sub")
+            user = body.user_id
         session_id = c.tokens.new_session_id()
-        return SessionOut(session_id=session_id, user_id=body.user_id, token=c.tokens.issue(session_id, body.user_id))
+        return SessionOut(session_id=session_id, user_id=user, token=c.tokens.issue(session_id, user))
 
     @router.post("/chat", response_model=ChatOut, tags=["shopper"])
     def chat(body: ChatIn, request: Request, response: Response) -> dict[str, Any]:
         """One assistant turn; the same JSON as ``shopassist chat --once --json``."""
-        c = shopper(request, response, body.session_id, body.user_id)
-        user = effective_user(body.session_id, body.user_id)
+        c, user = shopper(request, response, body.session_id, body.user_id)
         return c.backend.respond(body.session_id, body.message, user_id=user).to_json()
+
+    @router.post("/chat/stream", tags=["shopper"],
+                 responses={200: {"content": {"text/event-stream": {}},
+                                  "description": "events: products, explanation (one per LLM sentence), done"}})
+    def chat_stream(body: ChatIn, request: Request, response: Response):
+        """One turn as server-sent events: ``products`` (the picks with template explanations, at
+        once), then one ``explanation`` per LLM sentence that passed the fact checker, then ``done``
+        (exactly ``Reply.to_json()``)."""
+        from sse_starlette.sse import EventSourceResponse
+
+        c, user = shopper(request, response, body.session_id, body.user_id)
+        replies = iter(c.backend.respond_stream(body.session_id, body.message, user_id=user))
+        first = next(replies)  # errors (not ready, bad input) become a normal JSON 4xx/503 here
+        return EventSourceResponse(_sse_events(first, replies), ping=15)
 
     @router.get("/sessions/{session_id}/messages", tags=["shopper"])
     def agent_messages(request: Request, response: Response, session_id: Annotated[SessionId, Path()],
                        user_id: Annotated[UserId | None, Query()] = None) -> dict[str, list[str]]:
         """Replies from a person to this session's escalation not yet shown (each returned once)."""
-        c = shopper(request, response, session_id, user_id)
+        c, _ = shopper(request, response, session_id, user_id)
         return {"messages": c.backend.pending_agent_messages(session_id)}
+
+    @router.get("/sessions/{session_id}/history", tags=["shopper"])
+    def session_history(request: Request, response: Response, session_id: Annotated[SessionId, Path()],
+                        user_id: Annotated[UserId | None, Query()] = None) -> dict[str, Any]:
+        """This session's own transcript (redacted), oldest first: role and content of each message."""
+        c, _ = shopper(request, response, session_id, user_id)
+        return {"session_id": session_id, "messages": c.backend.history(session_id)}
+
+    @router.get("/users/me/profile", tags=["shopper"])
+    def my_profile(request: Request, response: Response, session_id: Annotated[SessionId, Query()]) -> dict[str, Any]:
+        """The signed-in shopper's profile line (what the recommender knows about them)."""
+        c, user = shopper(request, response, session_id, None)
+        return {"profile": c.backend.profile_summary(user)}
+
+    @router.delete("/users/me", tags=["shopper"])
+    def forget_me(request: Request, response: Response, session_id: Annotated[SessionId, Query()]) -> dict[str, Any]:
+        """Forget this shopper everywhere: events, sessions, transcripts, escalations, profile and
+        derived vectors (an anonymous session forgets itself). Returns what was removed."""
+        c, user = shopper(request, response, session_id, None)
+        with c.backend.tracker.write():
+            removed = c.backend.forget_user(user, session_id=session_id)
+        return {"forgotten": True, "removed": removed}
 
     @router.post("/events", status_code=202, tags=["shopper"])
     def record_event(body: EventIn, request: Request, response: Response) -> dict[str, Any]:
         """Feedback on a product (view, click, like, add_to_cart, purchase, rating, not_interested).
         It changes the next answer at once. Anonymous sessions record under the session."""
-        c = shopper(request, response, body.session_id, body.user_id)
+        c, user = shopper(request, response, body.session_id, body.user_id)
         if c.backend.product(body.item_id) is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"unknown item_id {body.item_id!r}")
-        user = effective_user(body.session_id, body.user_id)
         c.backend.record_event(user, body.item_id, body.kind, session_id=body.session_id, value=body.value)
         return {"recorded": True, "kind": body.kind, "item_id": body.item_id}
 
@@ -201,15 +294,14 @@ def build_router() -> APIRouter:
         if presented_api_key(request) or not session_id:
             c = agent(request, response)
         else:
-            c = shopper(request, response, session_id, user_id)
+            c, _ = shopper(request, response, session_id, user_id)
         picks = c.backend.recommend(user_id, k)
         return {"user_id": user_id, "products": [p.model_dump(mode="json") for p in picks]}
 
     @router.post("/escalations", status_code=201, tags=["shopper"])
     def create_escalation(body: EscalationIn, request: Request, response: Response) -> dict[str, Any]:
         """Hand this session to a person ("Talk to a person"): transcript, summary and products go along."""
-        c = shopper(request, response, body.session_id, body.user_id)
-        user = effective_user(body.session_id, body.user_id)
+        c, user = shopper(request, response, body.session_id, body.user_id)
         return c.backend.escalate(body.session_id, reason=body.reason, user_id=user).model_dump(mode="json")
 
     @router.get("/escalations", tags=["agent"])
@@ -251,3 +343,24 @@ def build_router() -> APIRouter:
         return c.backend.set_escalation_status(escalation_id, body.status, assignee=body.assignee)
 
     return router
+
+
+def _sse_events(first: Any, rest: Iterator[Any]) -> Iterator[dict[str, str]]:
+    """Server-sent events for one turn: ``products`` first, an ``explanation`` per changed sentence, ``done``."""
+    final = first
+    yield {"event": "products", "data": json.dumps(first.to_json())}
+    shown = [p.explanation for p in first.products]
+    try:
+        for reply in rest:
+            final = reply
+            for index, pick in enumerate(reply.products):
+                if index < len(shown) and pick.explanation != shown[index]:
+                    shown[index] = pick.explanation
+                    yield {"event": "explanation", "data": json.dumps(
+                        {"index": index, "id": pick.id, "explanation": pick.explanation,
+                         "source": getattr(pick, "explanation_source", None)})}
+    finally:
+        close = getattr(rest, "close", None)
+        if close is not None:  # the client went away: let the turn save what was shown
+            close()
+    yield {"event": "done", "data": json.dumps(final.to_json())}

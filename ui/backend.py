@@ -29,6 +29,20 @@ log = logging.getLogger("shopassist.backend")
 ESCALATION_TRANSITIONS: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in TRANSITIONS.items()}
 
 
+def check_indexes(settings: Settings) -> list[str]:
+    """Detect a missing or corrupted BM25 or vector index at start-up and rebuild it from the store.
+
+    Returns what was wrong (empty when both indexes agree with the store). See
+    :func:`retrieval.ingest.verify_indexes`; ``shopassist index rebuild`` does the same by hand.
+    """
+    from retrieval.ingest import repair_indexes
+
+    problems = repair_indexes(settings)
+    for problem in problems:
+        log.warning("index problem found at start-up; rebuilt from the store", extra={"problem": problem})
+    return problems
+
+
 def effective_user(session_id: str, user_id: str | None) -> str:
     """The raw user id the assistant sees: the shopper's id, or ``anon:<session>`` for an anonymous
     session, so feedback in an anonymous session still changes that session's next answer."""
@@ -85,6 +99,8 @@ class ShopBackend(Protocol):
     def profile_summary(self, user_id: str | None) -> str: ...
     def escalate(self, session_id: str, reason: str = "shopper_request", user_id: str | None = None) -> EscalationInfo: ...
     def pending_agent_messages(self, session_id: str) -> list[str]: ...
+    def history(self, session_id: str) -> list[dict[str, Any]]: ...
+    def forget_user(self, user_id: str, session_id: str | None = None) -> dict[str, int]: ...
     def list_escalations(self, status: str | None) -> list[dict[str, Any]]: ...
     def get_escalation(self, escalation_id: int) -> dict[str, Any] | None: ...
     def add_agent_message(self, escalation_id: int, content: str) -> dict[str, Any]: ...
@@ -136,6 +152,7 @@ class AssistantBackend:
         try:
             from assistant.agent import ShoppingAssistant
 
+            check_indexes(self.settings)  # a missing or corrupted index is rebuilt from the store, loudly
             assistant = ShoppingAssistant.from_settings(self.settings)
             parts = assistant.parts
             # The assistant loads lazily; touch each part now so the first shopper does not wait.
@@ -146,6 +163,9 @@ class AssistantBackend:
             self.store = assistant.store
             self.escalations = assistant.escalations
             self.ranker = assistant.ranker
+            for name in ("turn_threads", "threads"):  # the thread budget is process-wide, set once at start-up
+                if self.ranker is not None and hasattr(self.ranker, name):
+                    setattr(self.ranker, name, None)
             self.assistant = assistant
             self._state = "ready"
             log.info("backend ready", extra={"seconds": round(time.perf_counter() - started, 2)})
@@ -221,6 +241,17 @@ class AssistantBackend:
 
     def pending_agent_messages(self, session_id: str) -> list[str]:
         return list(self._need().pending_agent_messages(session_id))
+
+    def history(self, session_id: str) -> list[dict[str, Any]]:
+        assistant = self._need()
+        return [{"role": m.role, "content": m.content} for m in assistant.conversations.transcript(session_id)]
+
+    def forget_user(self, user_id: str, session_id: str | None = None) -> dict[str, int]:
+        """Erase the shopper (raw id) everywhere; see :mod:`catalog.forget`."""
+        from catalog.forget import forget_user
+
+        self._need()
+        return forget_user(self.store, self._user_key(user_id), [session_id] if session_id else [])
 
     def list_escalations(self, status: str | None) -> list[dict[str, Any]]:
         self._need()

@@ -35,8 +35,8 @@ from catalog.settings import Settings  # noqa: E402
 from ui.api import ApiContext, build_router  # noqa: E402
 from ui.backend import AssistantBackend, NotReady, ShopBackend  # noqa: E402
 from ui.logs import RequestLogMiddleware, configure_logging, request_id_var  # noqa: E402
-from ui.ratelimit import RateLimiter, RateLimits, build_rate_limiter  # noqa: E402
-from ui.security import SessionTokens  # noqa: E402
+from ui.ratelimit import Limit, RateLimiter, RateLimits, build_rate_limiter  # noqa: E402
+from ui.security import SessionTokens, ShopperIdentity, agent_keys, check_production  # noqa: E402
 from ui.shoppers import load_shoppers  # noqa: E402
 from ui.web import CSS, build_blocks  # noqa: E402
 
@@ -121,7 +121,12 @@ def create_app(settings: Settings | None = None, backend: ShopBackend | None = N
     """
     settings = settings or Settings()
     configure_logging(os.environ.get("SHOPASSIST_LOG_LEVEL", "INFO"))
-    backend = backend if backend is not None else AssistantBackend(settings)
+    check_production(settings)  # production with a default or short secret: refuse to start
+    if backend is None:
+        from assistant.llm import apply_thread_budget
+
+        apply_thread_budget(settings)  # once per process, before any model loads; never per request
+        backend = AssistantBackend(settings)
     limiter = limiter or build_rate_limiter(settings.redis_url)
 
     @asynccontextmanager
@@ -140,15 +145,23 @@ def create_app(settings: Settings | None = None, backend: ShopBackend | None = N
     app = FastAPI(title="shopassist", version="1.0",
                   description="Conversational shopping assistant: shopper chat and feedback, recommendations, "
                               "and escalations to customer-service agents.", lifespan=lifespan)
-    app.state.shop = ApiContext(backend=backend, tokens=SessionTokens(settings.user_id_key), limiter=limiter,
-                                limits=limits or RateLimits(), agent_api_key=settings.agent_api_key)
+    limits = limits or RateLimits(agent_failures=Limit(settings.agent_auth_failures, 60.0))
+    identity = ShopperIdentity(settings.shopper_jwt_secret, settings.shopper_jwt_public_key,
+                               settings.shopper_jwt_audience)
+    app.state.shop = ApiContext(backend=backend,
+                                tokens=SessionTokens(settings.user_id_key, settings.session_token_hours * 3600),
+                                limiter=limiter, limits=limits,
+                                agent_api_key=agent_keys(settings.agent_api_key, settings.agent_api_keys),
+                                identity=identity if identity.configured else None, mode=settings.mode)
     app.state.settings = settings
     app.state.shutting_down = False
     _add_error_handlers(app)
     _add_probes(app)
     app.include_router(build_router())
     app.add_middleware(RequestLogMiddleware, max_body_bytes=MAX_BODY_BYTES)
-    blocks = build_blocks(backend, load_shoppers(shoppers_path), limiter=limiter, limit=app.state.shop.limits.session)
+    # the demo shopper picker is a raw user id: only in demo mode (production pages are anonymous)
+    shoppers = load_shoppers(shoppers_path) if settings.mode == "demo" else []
+    blocks = build_blocks(backend, shoppers, limiter=limiter, limit=app.state.shop.limits.session)
     return gr.mount_gradio_app(app, blocks, path="/", css=CSS, footer_links=["api"], show_error=False)
 
 

@@ -45,6 +45,10 @@ def test_no_server_errors(case):
         headers[SESSION_TOKEN_HEADER] = TOKENS.issue(session_id, user_id)
     response = case.call(headers=headers)
     assert response.status_code < 500, f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text}"
+    ctype = response.headers.get("content-type") or ""
+    if "text/event-stream" in (" ".join(ctype) if isinstance(ctype, list) else ctype):
+        assert "event: done" in response.text  # POST /chat/stream: server-sent events
+        return
     data = json.loads(response.text)  # every API answer is JSON, errors included
     if response.status_code >= 400:
         assert "detail" in data, response.text

@@ -39,6 +39,8 @@ class FakeBackend:
         self.messages: dict[int, list[dict[str, Any]]] = {}
         self.ready = True
         self.warmed = False
+        self.transcripts: dict[str, list[dict[str, str]]] = {}
+        self.owners: dict[str, str | None] = {}
 
     def warm(self) -> None:
         self.warmed = True
@@ -72,6 +74,9 @@ class FakeBackend:
 
     def respond_stream(self, session_id: str, message: str, user_id: str | None = None) -> Iterator[Reply]:
         picks = self._picks(message, user_id)
+        with self._lock:
+            self.owners.setdefault(session_id, user_id)
+            self.transcripts.setdefault(session_id, []).append({"role": "user", "content": message})
         yield Reply(session_id=session_id, intent="search", products=picks, reply="", final=False)
         yield Reply(session_id=session_id, intent="search", products=picks,
                     reply=f"Here are {len(picks)} picks.", final=True)
@@ -108,6 +113,20 @@ class FakeBackend:
                             m["delivered"] = True
                             out.append(m["content"])
             return out
+
+    def history(self, session_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(m) for m in self.transcripts.get(session_id, [])]
+
+    def forget_user(self, user_id: str, session_id: str | None = None) -> dict[str, int]:
+        with self.tracker.write(), self._lock:
+            before = len(self.events)
+            self.events = [e for e in self.events if e["user"] != user_id and e["session_id"] != session_id]
+            gone = [s for s, owner in self.owners.items() if owner == user_id or s == session_id]
+            for sid in gone:
+                self.transcripts.pop(sid, None)
+                self.owners.pop(sid, None)
+            return {"events": before - len(self.events), "sessions": len(gone)}
 
     def list_escalations(self, status: str | None) -> list[dict[str, Any]]:
         return [dict(e) for e in reversed(self.escalations.values()) if status is None or e["status"] == status]

@@ -1,0 +1,1 @@
+"""Alembic migrations of the shopassist schema (run automatically by ``catalog.migrate.migrate``)."""
