@@ -27,8 +27,6 @@ Example::
 from __future__ import annotations
 
 import logging
-import threading
-import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -40,7 +38,7 @@ from assistant.answers.replies import GREETING, NOT_UNDERSTOOD
 from assistant.guardrails import detect_injection, refusal
 from assistant.types import EscalationInfo, Reply
 from catalog.conversations import ConversationStore, check_session_id
-from catalog.escalations import EscalationStore
+from catalog.escalations import EscalationStore, relay_reply
 from catalog.privacy import pseudonymise, redact
 from catalog.records import EVENT_KINDS
 from catalog.settings import Settings
@@ -75,7 +73,6 @@ class ShoppingAssistant:
         self.escalations = EscalationStore(self.store)
         self.page_size = page_size
         self.llm_explanations = llm_explanations
-        self._session_locks = tuple(threading.Lock() for _ in range(64))  # turns of one session run in order
 
     @classmethod
     def from_settings(cls, settings: Settings, *, chat_model: Any = None, policy_paths: list | None = None,
@@ -127,8 +124,7 @@ class ShoppingAssistant:
             AssistantInputError: empty/too long message, or invalid session id (nothing is stored).
         """
         session_id, message, user = self._check(session_id, message, user_id)
-        lock = self._session_locks[zlib.crc32(session_id.encode()) % len(self._session_locks)]
-        with lock:
+        with self.conversations.turn_lock(session_id):  # per session, exact; across processes on PostgreSQL
             yield from self._turn(session_id, message, user)
 
     def record_event(self, user_id: str, item_id: str, kind: str, session_id: str | None = None,
@@ -197,6 +193,11 @@ class ShoppingAssistant:
         ticket = self.escalations.active_for_session(session_id)
         if ticket is not None:
             self.escalations.add_message(ticket.id, "shopper", redact(message))
+            if ticket.status == "assigned":  # a person holds the ticket: relay, do not answer
+                reply = Reply(session_id=session_id, intent="human_handoff", reply=relay_reply(ticket))
+                self._finish(session_id, state, reply)
+                yield reply
+                return
 
         finding = detect_injection(message)
         if finding is not None:

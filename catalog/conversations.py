@@ -20,11 +20,15 @@ Example::
 from __future__ import annotations
 
 import re
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from catalog import schema
@@ -32,6 +36,28 @@ from catalog.store import Store
 
 ROLES = ("user", "assistant", "agent", "system")
 _SESSION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+
+
+class _SessionLocks:
+    """One lock per session id, exactly (no hashing into shared buckets), dropped when unused."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, list] = {}  # session id -> [lock, users]
+
+    @contextmanager
+    def hold(self, session_id: str) -> Iterator[None]:
+        with self._guard:
+            entry = self._locks.setdefault(session_id, [threading.Lock(), 0])
+            entry[1] += 1
+        try:
+            with entry[0]:
+                yield
+        finally:
+            with self._guard:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    self._locks.pop(session_id, None)
 
 
 class SessionError(ValueError):
@@ -86,6 +112,30 @@ class ConversationStore:
     def __init__(self, store: Store):
         self.store = store
         self.engine = store.engine
+        self._locks = _SessionLocks()
+
+    @contextmanager
+    def turn_lock(self, session_id: str) -> Iterator[None]:
+        """Run the turns of one session one at a time, in order; other sessions never wait.
+
+        In this process: one lock per session id (no collisions between sessions). On PostgreSQL also
+        a session-level advisory lock on the session id, so turns of one session are ordered across
+        app processes too (SQLite is one process).
+        """
+        check_session_id(session_id)
+        with self._locks.hold(session_id):
+            if self.engine.dialect.name != "postgresql":
+                yield
+                return
+            key = zlib.crc32(session_id.encode()) - 2**31  # a signed 32-bit key; a rare collision only waits
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
 
     # -- sessions -------------------------------------------------------------------------
     def get(self, session_id: str) -> Session | None:

@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from catalog import schema
 from catalog.store import Store
@@ -136,9 +137,26 @@ class EscalationStore:
                       summary=summary, transcript=list(transcript or []), products=list(products or []),
                       order_id=(order_id or None) and str(order_id)[:64], user=user, status="open",
                       created_at=now, updated_at=now)
-        with self.engine.begin() as conn:
-            new_id = int(conn.execute(insert(schema.escalations).values(**values)).inserted_primary_key[0])
+        try:
+            with self.engine.begin() as conn:
+                new_id = int(conn.execute(insert(schema.escalations).values(**values)).inserted_primary_key[0])
+        except IntegrityError:
+            # the session already has an active ticket (unique index uq_escalations_one_active, revision
+            # 0002): creation is idempotent, also between processes; the winner's ticket is returned
+            active = self.active_for_session(session_id)
+            if active is None:
+                raise
+            return self.get(active.id)
         return self.get(new_id)
+
+    def held_by_person(self, session_id: str) -> Ticket | None:
+        """The session's ticket when a person holds it (status ``assigned``), else None.
+
+        While a person holds the ticket the assistant relays the shopper's messages to them instead
+        of answering (see :func:`relay_reply`).
+        """
+        ticket = self.active_for_session(session_id)
+        return ticket if ticket is not None and ticket.status == "assigned" else None
 
     def get(self, escalation_id: int) -> Ticket | None:
         """The ticket with its messages, or None when there is no such ticket."""
@@ -238,3 +256,10 @@ class EscalationStore:
                 if claimed:
                     taken.append(r)
         return [_message(r) for r in taken]
+
+
+def relay_reply(ticket: Ticket) -> str:
+    """What the shopper sees while a person holds their ticket: the message was passed on, no bot answer."""
+    who = ticket.assignee or "the person helping you"
+    return (f"I've passed your message to {who} (ticket #{ticket.id}); their reply will appear here. "
+            "I won't answer in the meantime so you get one clear answer.")
