@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 from assistant.answers.explain import history_facts, template_sentence
@@ -30,6 +31,7 @@ from assistant.understanding.state import DialogueState, apply, remember_shown
 log = logging.getLogger("shopassist.agent")
 DENSE_FLOOR = 0.30  # MiniLM cosine below which a candidate is unrelated to a query (measured on turns-dev)
 ALTERNATIVES = 3
+ALTERNATIVE_FLOOR = 0.45  # closer than an ordinary match must be, or nothing is offered as an alternative
 _ABOUT_SHOWN = re.compile(r"\bwhich (?:one|of (?:these|them|those)|would you|is (?:the )?(?:best|better)|should i)\b|"
                           r"\bwhat would you (?:pick|choose|go for)\b|\bwhich (?:one )?(?:do|would) you (?:recommend|suggest)\b|"
                           r"\bwhich would you pick\b|\bwhich one would you\b")
@@ -47,11 +49,11 @@ def shop(parts: Any, turn: Any, page_size: int) -> tuple[Reply, list[ItemFacts]]
     slots = dialogue.reply_slots(request)
     reply = Reply(session_id=turn.session_id, intent=request.intent, slots=slots, route="products")
     history = history_facts(parts.store, turn.user)
-    if request.intent in ("compare", "product_question"):
-        items = _about_products(parts, turn, dialogue, reply)
-    elif before.shown and _ABOUT_SHOWN.search(request.message.lower()):
+    if before.shown and not request.refs and _ABOUT_SHOWN.search(request.message.lower()):
         state.dialogue = before.model_copy(update={"turn": before.turn + 1})
         items = _pick_among_shown(parts, turn, before, reply)
+    elif request.intent in ("compare", "product_question"):
+        items = _about_products(parts, turn, dialogue, reply)
     else:
         new_topic = dialogue.topic_turns <= 1 and request.intent in ("search", "recommend")
         if new_topic:
@@ -118,6 +120,8 @@ def _pick_among_shown(parts: Any, turn: Any, dialogue: DialogueState, reply: Rep
             order = [r.product for r in ranker.rerank(turn.user, dialogue.search_query(), hits, len(hits))] or products
         except Exception:  # noqa: BLE001 - ranking is optional
             log.exception("re-ranking the shown list failed; keeping its order")
+    if re.search(r"\b(?:rated|rating|reviews?|stars?)\b", turn.request.message.lower()):
+        order = sorted(products, key=lambda p: -(p.rating or 0.0))
     best = order[0]
     reply.reply = pick_reply(best, products.index(best) + 1, turn.request.message, reply.slots.get("currency"))
     return [(best, 1.0, {})]
@@ -131,8 +135,9 @@ class _Hit:
 
 
 def _relevant(hit: Any, dialogue: DialogueState) -> bool:
-    """The relevance floor: the topic's word(s), else dense similarity above :data:`DENSE_FLOOR`."""
-    if dialogue.focus_must:
+    """The relevance floor: the topic's word(s), else dense similarity above :data:`DENSE_FLOOR`.
+    A brand the shopper named is already a hard filter, and an interest ("thomas") yields to it."""
+    if dialogue.focus_must and not (dialogue.slots.brands and not dialogue.focus_every):
         return mentions(hit.product, dialogue.focus_must, every=dialogue.focus_every)
     return float((hit.scores or {}).get("dense", 0.0)) >= DENSE_FLOOR
 
@@ -180,6 +185,7 @@ def _find(parts: Any, turn: Any, dialogue: DialogueState, request: Any, page_siz
         reply.reply += f" I can't sort by {unsortable} (the catalog doesn't record it), so they are in order of relevance."
     if not items:
         turn.useful = False
+        reply.route = "no_match"  # the shop has nothing that fits all of it: said so in words
     return items
 
 
@@ -206,16 +212,23 @@ def _for_this_shopper(ranker: Any, turn: Any, dialogue: DialogueState, filters: 
 def _alternatives(parts: Any, dialogue: DialogueState, filters: Any, reply: Reply, match: str) -> list[tuple]:
     """The catalog has nothing of the kind: say so, then the closest products, labelled as alternatives."""
     reply.route = "no_match"
-    query = dialogue.search_query()
-    hits = [h for h in parts.search.search(query, filters=filters, k=50)
-            if float((h.scores or {}).get("dense", 0.0)) >= DENSE_FLOOR]
-    if match == "head":  # "an electric bike": bikes exist, electric ones do not
-        hits = [h for h in hits if mentions(h.product, dialogue.focus_must[-1:])] or hits
+    query = dialogue.focus_label or dialogue.search_query()  # the kind itself: "red" alone finds red anything
+    loose = replace(filters, colour=None, category=None, brands=())  # alternatives may differ in all but price
+    hits = parts.search.search(query, filters=loose, k=50)
+    head = dialogue.focus_must[-1:]
+    compound = any(w.endswith("ing") for w in (dialogue.focus_label or "").split()[:-1])
+    near = [h for h in hits if head and not compound and (mentions(h.product, head) or _described(h.product, head[0]))]
+    hits = near or [h for h in hits if float((h.scores or {}).get("dense", 0.0)) >= ALTERNATIVE_FLOOR]
     items = [(h.product, h.score, dict(h.scores or {})) for h in hits[:ALTERNATIVES]]
     reply.reply = no_match_reply(dialogue.focus_label or query, [p for p, _, _ in items], match)
     # the topic continues from the alternatives ("which one would you recommend?"), without the lost word
     dialogue.focus_must, dialogue.focus_every = [], False
     return items
+
+
+def _described(product: Any, word_stem: str) -> bool:
+    """The word in the product description ("... by jayanti sarees", "case for apple iphone")."""
+    return re.search(rf"\b{re.escape(word_stem)}", (product.description or "").lower()) is not None
 
 
 def _sort(items: list[tuple], sort: str | None) -> list[tuple]:

@@ -62,11 +62,12 @@ _PERSON_OR_PROBLEM = re.compile(r"\b(?:person|human|agent|someone|complain\w*|re
                                 r"password|account|charged|damaged|broken|late|missing|never arrived)\b")
 
 
-def product_request(message: str, has_product_words: bool) -> bool:
+def product_request(message: str, has_product_words: bool, has_interest: bool = False) -> bool:
     """A plain shopping request ("i need a vanity light with clear glass", "a gaming laptop with an
-    rtx card") whatever the intent classifier thinks: a request shape, words that name a product,
-    and nothing of a person, an order problem or an account."""
+    rtx card", "my daughter loves harry potter, what could I get her?") whatever the intent classifier
+    thinks: a request shape or an interest, words that name a product, and nothing of a person, an
+    order problem or an account."""
     text = (message or "").lower().replace("’", "'")
     if not has_product_words or _PERSON_OR_PROBLEM.search(text) or _OWN_ORDER.search(text):
         return False
-    return bool(_REQUEST_SHAPE.search(text)) or len(text.split()) <= 6
+    return has_interest or bool(_REQUEST_SHAPE.search(text)) or len(text.split()) <= 6

@@ -127,9 +127,10 @@ class Understander:
                 if specific else (policy, 0.95, "rules")
         else:
             intent, confidence, source = _decide(message, extraction, prediction, state, self.vocab)
-            if intent not in SHOPPING_INTENTS and not _INJECTION.search(message.lower()):
-                focus = request_focus(message)  # a product request the classifier took for a service question
-                if product_request(message, bool(focus.kind or focus.interest)):
+            misread = intent not in SHOPPING_INTENTS or (intent in ("compare", "product_question") and not state.shown)
+            if misread and not _INJECTION.search(message.lower()):
+                focus = request_focus(message)  # a product request the classifier took for something else
+                if product_request(message, bool(focus.kind or focus.interest), bool(focus.interest)):
                     intent, confidence, source = "search", max(confidence, 0.85), "rules"
         slots = extraction.slots
         if intent not in SHOPPING_INTENTS:  # customer service / chitchat: only the order facts matter
