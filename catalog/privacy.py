@@ -65,12 +65,14 @@ _CVV = re.compile(r"(?i)\b(?:cvv2?|cvc2?|csc|cid|security code|card verification
                   r"(?:3|three|4|four)[- ]digit code(?: on the back)?)\b[^\d\n]{0,16}(\d{3,4})(?!\d)")
 _EXPIRY = re.compile(r"(?i)\b(?:exp(?:iry|iration|ires|ire|\.)?(?: date)?|valid (?:thru|through|until|to)|"
                      r"good thru|expiring)\b[^\d\n]{0,12}(\d{1,2}\s?[/.-]\s?(?:20)?\d{2})(?!\d)")
-_AFTER_CARD = re.compile(r"\[card\][,;]?\s+(\d{2}/\d{2,4})(?:[,;]?\s+(\d{3,4}))?(?!\d)")
-_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,5}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,4}){1,4}(?![\w])")
+_AFTER_CARD = re.compile(r"[,;]?\s+(\d{2}/\d{2,4})(?:[,;]?\s+(\d{3,4}))?(?!\d)")
+_CITY_PIN = re.compile(r"\b[A-Z][a-z]{2,20}\s(\d{6})\b(?=\s*(?:[,.;!?]|$))")
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{2,5}(?:[ .-]\d{2,6}){1,4}(?![\w])"
+                    r"|(?<![\w+])\+\d{10,14}\b")
 _PHONE_WORDS = re.compile(r"(?i)\b(?:phone|call|ring|tel|telephone|mobile|cell|whatsapp|text me|sms|contact|"
                           r"number is|reach me)\b[^\d\n]{0,14}(\+?\d[\d ().-]{6,18}\d)")
 _ORDER_WORDS = re.compile(r"(?i)(?:order|ord|ref|reference|tracking|invoice|ticket|case|sku|model|item|"
-                          r"product|asin|part|#)\W{0,3}(?:no\.?|number|id|is)?\W{0,3}$")
+                          r"product|asin|part|isbn|#)(?:\W{0,3}(?:no\.?|number|num|id|is|was|of))*\W{0,3}$")
 _DATE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{1,2}-\d{1,2}")
 _STREET_WORDS = (r"Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Close|Court|Ct|Boulevard|Blvd|Terrace|"
                  r"Crescent|Way|Place|Pl|Square|Gardens|Parkway|Highway|Hwy|Nagar|Marg|Mews|Row|Grove")
@@ -110,6 +112,10 @@ def _looks_like_order_id(text: str, start: int, candidate: str) -> bool:
     """A bare digit run right after "order", "#", "ref"... (or a date) is not a phone number."""
     if _DATE.fullmatch(candidate.strip()):
         return True
+    end = start + len(candidate)
+    if (start >= 2 and text[start - 1] in "-." and text[start - 2].isdigit()) or \
+            (end + 1 < len(text) and text[end] in "-." and text[end + 1].isdigit()):
+        return True  # one piece of a longer hyphenated number (an ISBN, a part number)
     return bool(_ORDER_WORDS.search(text[max(0, start - 24):start]))
 
 
@@ -136,7 +142,7 @@ def find_pii(text: str) -> list[tuple[int, int, str]]:
         if 7 <= len(digits) <= 15 and not _looks_like_order_id(text, m.start(), m.group()):
             spans.append((m.start(), m.end(), "phone"))
     spans += [(m.start(1), m.end(1), "phone") for m in _PHONE_WORDS.finditer(text)
-              if 7 <= len(re.sub(r"\D", "", m.group(1))) <= 15]
+              if 7 <= len(re.sub(r"\D", "", m.group(1))) <= 15 and not _looks_like_order_id(text, m.start(1), m.group(1))]
     spans += [(m.start(), m.end(), "address") for m in _STREET.finditer(text)]
     spans += [(m.start(), m.end(), "address") for m in _UK_POSTCODE.finditer(text)]
     spans += [(m.start(), m.end(), "address") for m in _US_ZIP.finditer(text)]
@@ -144,6 +150,15 @@ def find_pii(text: str) -> list[tuple[int, int, str]]:
         group = 1 if m.group(1) else 0
         spans.append((m.start(group), m.end(group), "address"))
     spans += [(m.start(1), m.end(1), "address") for m in _ADDRESS_WORDS.finditer(text) if re.search(r"\d", m.group(1))]
+    spans += [(m.start(1), m.end(1), "address") for m in _CITY_PIN.finditer(text)
+              if not _looks_like_order_id(text, m.start(1), m.group(1))]
+    for start, end, label in list(spans):  # a card followed by its expiry and code: "4111 ... 09/27 123"
+        if label == "card":
+            after = _AFTER_CARD.match(text, end)
+            if after:
+                spans.append((after.start(1), after.end(1), "expiry"))
+                if after.group(2):
+                    spans.append((after.start(2), after.end(2), "cvv"))
     for m in _NAME.finditer(text):
         words = m.group(2).split()
         if words and words[0].lower() not in _NOT_NAMES:
@@ -181,5 +196,4 @@ def redact(text: str) -> str:
     out = text
     for start, end, label in reversed(find_pii(text)):
         out = out[:start] + f"[{label}]" + out[end:]
-    # a card followed by its expiry and code ("[card] 09/27 123")
-    return _AFTER_CARD.sub(lambda m: "[card] [expiry]" + (" [cvv]" if m.group(2) else ""), out)
+    return out
