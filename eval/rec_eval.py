@@ -15,10 +15,12 @@ Protocol (``shopassist eval recommend``):
 
 Systems: ``popularity``; ``cooccurrence`` (next-item transitions from the last three items,
 popularity only breaking ties); ``bert-untrained`` (the packaged MiniLM as the user tower, same
-context text, alone); ``bert-untrained-mean`` (the packaged MiniLM over a recency-weighted mean of the
-history's item vectors — the strongest untrained variant we know); ``bert-encoder`` (the fine-tuned
-user tower alone); ``bert`` (exactly as served: the fitted blend of the fine-tuned tower,
-co-occurrence and popularity).
+context text, alone, no projection); ``bert-untrained-mean`` (the packaged MiniLM over a recency-weighted
+mean of the history's item vectors — the strongest untrained variant we know); ``bert-encoder`` (the
+fine-tuned model alone: LoRA user tower mixed with the history mean, against the projected items);
+``bert`` (exactly as served: the fitted blend of the fine-tuned model, co-occurrence and popularity).
+Contexts are written by ``ranking.context.build_user_context`` (the served builder). Evaluating a
+checkpoint on another data set's file (all users unseen) measures transfer.
 
 Example::
 

@@ -47,6 +47,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         max_minutes: float = typer.Option(25.0, help="wall-clock cap on fine-tuning (the run stops cleanly)"),
         batch_size: int = typer.Option(32, help="contexts per step"),
         learning_rate: float = typer.Option(5e-4, help="AdamW peak learning rate of the user tower"),
+        head_learning_rate: float = typer.Option(2e-3, help="peak learning rate of the item projection and gate"),
         adapter: str = typer.Option("lora", help="lora (a ~2 MB peft adapter) or full (upper BERT layers)"),
         eval_every: int = typer.Option(100, help="validation NDCG@10 every N steps (early stopping, best kept)"),
         patience: int = typer.Option(3, help="stop after this many validations without improvement"),
@@ -69,7 +70,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         settings = _settings()
         config = TrainConfig(epochs=epochs if epochs is not None else (3.0 if from_events else 1.0),
                              max_steps=max_steps, max_minutes=max_minutes, batch_size=batch_size,
-                             learning_rate=learning_rate, adapter=adapter, eval_every=eval_every, patience=patience,
+                             learning_rate=learning_rate, head_learning_rate=head_learning_rate, adapter=adapter, eval_every=eval_every, patience=patience,
                              device=device, torch_threads=threads or settings.torch_threads)
         if from_events:
             from catalog.store import Store

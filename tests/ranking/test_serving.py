@@ -186,3 +186,21 @@ def test_profile_text_reads_like_a_sentence(ranker):
     text = ranker.profile_text("u_text")
     assert text.startswith("You often buy Starrett") and "£45" in text and text.endswith(".")
     assert ranker.profile_text(None).startswith("We know nothing")
+
+
+# -- the demo's shipped checkpoint -----------------------------------------------------------------
+def test_the_demo_installs_the_shipped_fine_tuned_checkpoint(settings, store, embedder):
+    from ranking.checkpoint import newest_good
+    from ranking.demo_model import SHIPPED_DIR, install_demo_checkpoint
+
+    shipped = newest_good(SHIPPED_DIR)
+    if shipped is None:
+        pytest.skip("no checkpoint shipped in ranking/models/demo")
+    size = sum(p.stat().st_size for p in shipped.path.rglob("*") if p.is_file())
+    assert size < 8_000_000 and shipped.user_adapter_path.is_dir()
+    lines = []
+    assert install_demo_checkpoint(settings, lines.append) == shipped.version
+    ranker = Ranker.from_settings(settings, store, embedder=embedder)
+    assert ranker.version == shipped.version and "fine-tuned" in lines[0]
+    assert install_demo_checkpoint(settings, lines.append) is None  # already there: left alone
+    assert ranker.recommend(None, k=3)
