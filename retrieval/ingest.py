@@ -237,6 +237,9 @@ def repair_indexes(settings: Settings, force: bool = False, progress: bool = Fal
                 log.warning("moved the unreadable vector index aside to %s", aside)
             else:
                 shutil.rmtree(paths.chroma)
+            from chromadb.api.client import SharedSystemClient
+
+            SharedSystemClient.clear_system_cache()  # Chroma caches one client per path: forget the broken one
         if force:
             shutil.rmtree(paths.bm25, ignore_errors=True)
         if any(not p.startswith("BM25") for p in problems):
