@@ -162,6 +162,11 @@ class Components:
             answer.found, answer.text, answer.sources = False, "", []
         return answer
 
+    def explain_all(self, facts: list[ItemFacts], picks: list[ProductPick]) -> list[tuple[str, str]]:
+        """Sentences for all picks in one LLM call (fact-checked; templates where one fails)."""
+        checker = self.explainer.with_brands(f.brand for f in self._pick_products(picks) if f.brand)
+        return self.explainer.explain_all(facts, checker)
+
     def explain(self, facts: ItemFacts, picks: list[ProductPick]) -> tuple[str, str]:
         checker = self.explainer.with_brands(f.brand for f in self._pick_products(picks) if f.brand)
         sentence, source, _ = self.explainer.explain(facts, checker)

@@ -36,6 +36,7 @@ _ABOUT_SHOWN = re.compile(r"\bwhich (?:one|of (?:these|them|those)|would you|is 
                           r"\bwhat would you (?:pick|choose|go for)\b|\bwhich (?:one )?(?:do|would) you (?:recommend|suggest)\b|"
                           r"\bwhich would you pick\b|\bwhich one would you\b")
 _FOR_ME = re.compile(r"\b(?:for me|recommend|suggest|suggestions?|surprise me|what should i (?:get|buy))\b")
+_GIFT = re.compile(r"\b(?:present|gift|something for (?:my|him|her))\b")
 _UNSORTABLE = {"popularity": "popularity", "newest": "date added"}
 
 
@@ -58,7 +59,7 @@ def shop(parts: Any, turn: Any, page_size: int) -> tuple[Reply, list[ItemFacts]]
         new_topic = dialogue.topic_turns <= 1 and request.intent in ("search", "recommend")
         if new_topic:
             _set_focus(dialogue, request)
-        items = _find(parts, turn, dialogue, request, page_size, reply, new_topic)
+        items = _find(parts, turn, dialogue, request, page_size, reply, new_topic, history)
         state.dialogue = remember_shown(dialogue, [p for p, _, _ in items])
     request_text = f"{dialogue.search_query()} {request.message}".strip()
     facts = []
@@ -76,13 +77,13 @@ def shop(parts: Any, turn: Any, page_size: int) -> tuple[Reply, list[ItemFacts]]
 
 def _set_focus(dialogue: DialogueState, request: Any) -> None:
     """Read what a new topic is about, from the LLM's rewrite when there is one, else the message."""
-    focus = request_focus(request.search_text or request.message)
-    dialogue.search_text = request.search_text or None
+    focus = request_focus(request.message)
     dialogue.focus_label = focus.kind or focus.interest or dialogue.slots.category
     dialogue.focus_must = list(focus.must)
     dialogue.focus_every = not focus.from_interest
-    if request.search_text and not focus.must:  # an LLM rewrite without a product noun: its words
-        dialogue.focus_label = request.search_text
+    if request.search_text and focus.vague:  # the LLM's rewrite of a vague wish: its words, the dense floor
+        dialogue.search_text = request.search_text
+        dialogue.focus_label, dialogue.focus_must = request.search_text, []
 
 
 def _about_products(parts: Any, turn: Any, dialogue: DialogueState, reply: Reply) -> list[tuple]:
@@ -143,7 +144,7 @@ def _relevant(hit: Any, dialogue: DialogueState) -> bool:
 
 
 def _find(parts: Any, turn: Any, dialogue: DialogueState, request: Any, page_size: int, reply: Reply,
-          new_topic: bool) -> list[tuple]:
+          new_topic: bool, history: Any) -> list[tuple]:
     from retrieval.search import SearchFilters
 
     kwargs = dialogue.filter_kwargs()
@@ -152,8 +153,10 @@ def _find(parts: Any, turn: Any, dialogue: DialogueState, request: Any, page_siz
     filters = SearchFilters(**kwargs)
     query = dialogue.search_query()
     ranker = parts.ranker
-    if not dialogue.focus_must and not dialogue.search_text and turn.user and ranker is not None \
-            and (request.intent == "recommend" or _FOR_ME.search(request.message.lower())):
+    message = request.message.lower()
+    known = turn.user and ranker is not None and not history.empty
+    if known and new_topic and request_focus(request.message).vague and (request.intent == "recommend" or _FOR_ME.search(message)
+                                                           or _GIFT.search(message)):
         return _for_this_shopper(ranker, turn, dialogue, filters, page_size, reply)
     if new_topic and dialogue.focus_label and dialogue.focus_must and dialogue.focus_every:
         match = parts.kinds.match(dialogue.focus_label)

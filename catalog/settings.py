@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     torch_threads: int = Field(2, description="torch intra-op threads (set deliberately: the LLM shares the cores).")
     llm_profile: str = Field("qwen1.5b", description="qwen1.5b | smollm2 | a .gguf path | ollama:<model> | openai:<model>.")
     llm_threads: int = Field(2, description="llama.cpp threads.")
+    understanding: Literal["rules_first", "llm_first"] = Field(
+        "rules_first", description="rules_first: the LLM reads only what rules cannot (CPU); llm_first: every message "
+        "(a served LLM on a GPU).")
     openai_base_url: str | None = Field(None, description="OpenAI-compatible endpoint for llm_profile openai:<model>.")
     user_id_key: str = Field("shopassist-dev-key", description="Secret key for pseudonymising user ids (HMAC-SHA256). "
                              "Change it in production.")

@@ -76,6 +76,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         out: Path = typer.Option(..., help="Where to write RESULT.json."),
         llm_profile: str = typer.Option(None, help="LLM profile (default: settings); 'none' = no LLM at all."),
         limit: int = typer.Option(None, help="Only the first N conversations."),
+        explanations: int = typer.Option(5, help="LLM sentences per reply (the server's default is 5; 0 = templates)."),
     ) -> None:
         """Play conversations through the served assistant and judge every turn: route accuracy,
         precision@5, good-turn rate, latency, LLM calls by purpose, the failing turns."""
@@ -93,7 +94,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         if llm_profile and llm_profile != "none":
             settings = settings.model_copy(update={"llm_profile": llm_profile})
         extra = {"llm": False} if llm_profile == "none" else {}
-        assistant = ShoppingAssistant.from_settings(settings, **extra)
+        assistant = ShoppingAssistant.from_settings(settings, llm_explanations=explanations, **extra)
         if assistant.store.count_products() == 0:
             raise typer.BadParameter(f"the store in {settings.data_dir} has no products: run `shopassist demo "
                                      "--no-serve` (or `shopassist ingest`) first")
@@ -104,5 +105,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
             assistant.close()
         result["data"] = str(data)
         result["llm"] = "none" if llm_profile == "none" else (llm_profile or settings.llm_profile)
+        result["llm_explanations"] = explanations
+        result["understanding"] = settings.understanding
         print_report(result, typer.echo)
         _write(out, result)

@@ -25,6 +25,7 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import desc, select
 
@@ -150,6 +151,55 @@ def _prompt(facts: ItemFacts) -> list[tuple[str, str]]:
     return [("system", SYSTEM_PROMPT), ("user", "\n".join(lines))]
 
 
+BATCH_PROMPT = ("For each numbered product write ONE short sentence (max 20 words) telling this shopper why it fits "
+                "their request (and their history, when given). Use only the facts given; never invent numbers, "
+                "brands, colours, sizes, ages, materials or offers. Reply with the numbered sentences only.")
+_NUMBERED = re.compile(r"^\s*(\d+)\s*[.):-]\s*(.+)$")
+
+
+def _product_line(p: Any) -> str:
+    bits = [_short_title(p.title, 12).rstrip("…")]
+    if p.brand:
+        bits.append(f"brand {p.brand}")
+    if p.price is not None:
+        bits.append(format_price(p.price, p.currency))
+    for key in ("colour", "size", "material"):
+        if p.attribute(key):
+            bits.append(f"{key} {p.attribute(key)}")
+    if p.rating is not None:
+        bits.append(f"rated {p.rating:g}/5")
+    return "; ".join(bits)
+
+
+def batch_prompt(facts: list[ItemFacts]) -> list[tuple[str, str]]:
+    """One prompt for all picks of a turn: the request once, then one numbered line per product."""
+    first = facts[0]
+    lines = [f"Request: {first.request_text[:160]}"]
+    wanted = {k: v for k, v in first.slots.items() if k in ("colour", "size", "brands", "price_max", "price_min")
+              and v not in (None, [], "")}
+    if wanted:
+        lines.append("Wanted: " + "; ".join(f"{k}={v}" for k, v in wanted.items()))
+    if first.history.summary:
+        lines.append(f"Shopper history: {first.history.summary}")
+    lines += [f"{i}. {_product_line(f.product)}" for i, f in enumerate(facts, 1)]
+    return [("system", BATCH_PROMPT), ("user", "\n".join(lines))]
+
+
+def split_numbered(raw: str, count: int) -> list[str]:
+    """The numbered sentences of a batch answer, by position ('' where one is missing)."""
+    out = [""] * count
+    lines = [line for line in (raw or "").splitlines() if line.strip()]
+    numbered = False
+    for line in lines:
+        m = _NUMBERED.match(line)
+        if m and 1 <= int(m.group(1)) <= count and not out[int(m.group(1)) - 1]:
+            out[int(m.group(1)) - 1], numbered = clean_sentence(m.group(2)), True
+    if not numbered:  # a model that dropped the numbers: one sentence per line, in order
+        for index, line in enumerate(lines[:count]):
+            out[index] = clean_sentence(line)
+    return out
+
+
 def clean_sentence(raw: str) -> str:
     """First non-empty line of ``raw`` without quotes, bullets or "Sentence:" prefixes; '' if nothing left."""
     for line in (raw or "").splitlines():
@@ -201,6 +251,31 @@ class Explainer:
     def with_brands(self, brands: Iterable[str]) -> FactChecker:
         """A checker that also knows ``brands`` (e.g. the brands of the items shown this turn)."""
         return FactChecker(self.checker.known_brands | {b.lower() for b in brands if b})
+
+    def explain_all(self, facts: list[ItemFacts], checker: FactChecker | None = None) -> list[tuple[str, str]]:
+        """One LLM call for every pick (numbered sentences), each fact-checked; a sentence that is missing
+        or fails keeps its template. Returns ``[(sentence, source), ...]`` in the order of ``facts``."""
+        templates = [(template_sentence(f), "template") for f in facts]
+        if self.llm is None or not facts:
+            return templates
+        checker = checker or self.checker
+        try:
+            raw = self.llm.generate(batch_prompt(facts), max_tokens=min(36 * len(facts), 200))
+        except Exception:  # noqa: BLE001 - a failing or busy model never breaks a turn
+            with self._lock:
+                self.stats.llm_errors += 1
+                self.stats.llm_attempted += len(facts)
+            return templates
+        out = []
+        for fact, sentence, template in zip(facts, split_numbered(raw, len(facts)), templates):
+            result = checker.check(sentence, fact) if sentence else CheckResult(False, ["missing from the answer"])
+            with self._lock:
+                self.stats.llm_attempted += 1
+                self.stats.llm_passed += int(result.ok)
+                if not result.ok:
+                    self.stats.rejected = (self.stats.rejected + [(sentence, result.problems)])[-50:]
+            out.append((sentence, "llm") if result.ok else template)
+        return out
 
     def explain(self, facts: ItemFacts, checker: FactChecker | None = None) -> tuple[str, str, CheckResult | None]:
         """``(sentence, source, check)``: the LLM sentence if it passes, else the template (source "template")."""

@@ -24,18 +24,23 @@ from assistant.understanding.slots import rewrite_query
 from assistant.understanding.vocabulary import Vocabulary
 
 SYSTEM_PROMPT = (
-    "You label messages sent to an online shop's assistant. Reply with JSON only. intent: search (find "
+    "You read messages sent to an online shop's assistant and reply with JSON only. intent: search (find "
     "products), refine (change the last search), compare, product_question (about a shown product), recommend, "
     "a customer-service intent (track_order, get_refund, cancel_order, contact_human_agent, complaint, ...), "
-    "chitchat, or other. Fill slots only with words from the message; use null when absent."
+    "chitchat or other. search_query: 2-5 words naming concrete products that would fulfil the wish (a gift "
+    "idea, an activity, a problem to solve), using the conversation for references; empty when not shopping. "
+    "Other fields only with words from the message, else null."
 )
 EXAMPLES: tuple[tuple[str, str], ...] = (
-    ("i'd like some crimson trainers for jogging, 60 quid tops",
-     '{"intent": "search", "category": "trainers", "colour": "crimson", "brands": [], "price_max": 60, '
-     '"price_min": null, "keywords": ["jogging"]}'),
+    ("something to help my grandad relax in the garden, 60 quid tops",
+     '{"intent": "search", "search_query": "garden hammock deck chair", "category": null, "colour": null, '
+     '"brands": [], "price_max": 60, "price_min": null}'),
+    ("a gift for a 10 year old who wants to be a scientist",
+     '{"intent": "search", "search_query": "science experiment kit", "category": null, "colour": null, '
+     '"brands": [], "price_max": null, "price_min": null}'),
     ("my parcel never showed up and nobody answers",
-     '{"intent": "complaint", "category": null, "colour": null, "brands": [], "price_max": null, '
-     '"price_min": null, "keywords": []}'),
+     '{"intent": "complaint", "search_query": "", "category": null, "colour": null, "brands": [], '
+     '"price_max": null, "price_min": null}'),
 )
 
 
@@ -47,14 +52,14 @@ def understanding_schema() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "intent": {"type": "string", "enum": list(ALL_INTENTS)},
+            "search_query": {"type": "string", "maxLength": 50},
             "category": nullable_str,
             "colour": nullable_str,
             "brands": {"type": "array", "items": {"type": "string", "maxLength": 30}, "maxItems": 3},
             "price_max": nullable_num,
             "price_min": nullable_num,
-            "keywords": {"type": "array", "items": {"type": "string", "maxLength": 30}, "maxItems": 4},
         },
-        "required": ["intent", "category", "colour", "brands", "price_max", "price_min", "keywords"],
+        "required": ["intent", "search_query", "category", "colour", "brands", "price_max", "price_min"],
         "additionalProperties": False,
     }
 
@@ -68,7 +73,7 @@ class LLMUnderstanding(BaseModel):
     brands: list[str] = []
     price_max: float | None = None
     price_min: float | None = None
-    keywords: list[str] = []
+    search_query: str = ""
 
     @field_validator("intent")
     @classmethod
@@ -83,7 +88,7 @@ class LLMUnderstanding(BaseModel):
     def _lower(cls, value: str | None) -> str | None:
         return value.strip().lower() or None if isinstance(value, str) else None
 
-    @field_validator("brands", "keywords")
+    @field_validator("brands")
     @classmethod
     def _lower_list(cls, value: list[str]) -> list[str]:
         return [v.strip().lower() for v in value if isinstance(v, str) and v.strip()]
@@ -112,13 +117,32 @@ def parse_llm_json(text: str) -> LLMUnderstanding:
         raise ValueError(f"schema violation: {exc.errors()[0]['msg']}") from exc
 
 
-def build_messages(message: str) -> list[tuple[str, str]]:
-    """System prompt, two worked examples, then the message (about 300 tokens in all)."""
+def build_messages(message: str, context: str = "") -> list[tuple[str, str]]:
+    """System prompt and worked examples (a fixed prefix, so llama.cpp reuses its evaluated tokens),
+    then the dialogue context and the message (about 350 tokens in all)."""
     messages: list[tuple[str, str]] = [("system", SYSTEM_PROMPT)]
     for user, answer in EXAMPLES:
         messages += [("user", user), ("assistant", answer)]
-    messages.append(("user", message[:500]))
+    text = message[:500]
+    messages.append(("user", f"[conversation so far: {context[:400]}]\n{text}" if context else text))
     return messages
+
+
+def dialogue_context(state: Any) -> str:
+    """The state the LLM needs to resolve references: the topic, the last shown items, recent turns."""
+    if state is None:
+        return ""
+    parts = []
+    topic = state.search_query() if hasattr(state, "search_query") else ""
+    if topic:
+        parts.append(f"searching for {topic}")
+    shown = [f"{i}. {p.title[:40]}" for i, p in enumerate(getattr(state, "shown", [])[:3], 1)]
+    if shown:
+        parts.append("shown: " + "; ".join(shown))
+    recent = getattr(state, "recent", [])[-2:]
+    if recent:
+        parts.append("shopper said: " + " | ".join(r[:80] for r in recent))
+    return ". ".join(parts)
 
 
 def _grounded(value: str, text: str) -> bool:
@@ -126,10 +150,14 @@ def _grounded(value: str, text: str) -> bool:
 
 
 def merge_llm(request: Any, answer: LLMUnderstanding, vocab: Vocabulary) -> Any:
-    """The rules request with the LLM's intent and the grounded slots the rules missed."""
+    """The rules request with the LLM's intent, its search query and the grounded slots the rules missed."""
     text = request.message.lower()
+    intent = answer.intent
+    if request.source == "rules" and request.intent == "search" and answer.search_query.strip() \
+            and intent not in ("search", "recommend"):
+        intent = "search"  # the rules saw a product request and the model's own query agrees
     slots = request.slots.model_copy(deep=True)
-    if answer.intent in SHOPPING_INTENTS:
+    if intent in SHOPPING_INTENTS:
         if not slots.category and answer.category and _grounded(answer.category, text):
             slots.category = vocab.canonical_category(answer.category, fuzzy=False) or answer.category
         if not slots.colour and answer.colour and _grounded(answer.colour, text):
@@ -141,20 +169,24 @@ def merge_llm(request: Any, answer: LLMUnderstanding, vocab: Vocabulary) -> Any:
             if getattr(slots, name) is None and value is not None and value >= 0 \
                     and re.search(rf"\b{int(value)}\b", text.replace(",", "")):
                 setattr(slots, name, float(value))
-        if not slots.keywords:
-            slots.keywords = [k for k in answer.keywords if _grounded(k, text)][:4]
     else:
         slots.keywords = []
-
-    return request.model_copy(update={"intent": answer.intent, "slots": slots, "source": "llm",
+    # the rewrite is only a retrieval query (never a filter), so it may use words the shopper did not;
+    # prices and currency words are filters already
+    query = re.sub(r"[$£€₹]\s*\d+|\b(?:under|below|over|less than)\b.*$", "", answer.search_query).strip()
+    search_text = " ".join(query.split()[:6]) if intent in SHOPPING_INTENTS else ""
+    return request.model_copy(update={"intent": intent, "slots": slots, "source": "llm",
                                       "confidence": max(request.confidence, 0.6),
-                                      "query": rewrite_query(request.message, slots)})
+                                      "query": rewrite_query(request.message, slots),
+                                      "search_text": search_text or None})
 
 
-def ask_llm(llm: Any, message: str, request: Any, vocab: Vocabulary, max_tokens: int = 90) -> Any:
-    """Ask ``llm`` (an LLMProvider) to resolve ``message``; on any failure return ``request`` as fallback."""
+def ask_llm(llm: Any, message: str, request: Any, vocab: Vocabulary, max_tokens: int = 90, state: Any = None) -> Any:
+    """Ask ``llm`` (an LLMProvider) to resolve ``message`` in the context of ``state`` (a DialogueState);
+    on any failure return ``request`` as fallback."""
     try:
-        text = llm.generate_json(build_messages(message), understanding_schema(), max_tokens=max_tokens)
+        text = llm.generate_json(build_messages(message, dialogue_context(state)), understanding_schema(),
+                                 max_tokens=max_tokens)
         answer = parse_llm_json(text)
     except Exception as exc:  # noqa: BLE001 - the LLM must never break a turn
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__

@@ -62,6 +62,7 @@ class DialogueState(BaseModel):
     focus_must: list[str] = Field(default_factory=list)  # stems a shown product must contain (relevance floor)
     focus_every: bool = False  # all of focus_must (a kind) rather than any (an interest)
     search_text: str | None = None  # a rewritten query for the topic (the LLM's), used instead of the keywords
+    recent: list[str] = Field(default_factory=list)  # the shopper's last two (redacted) messages, for the LLM
 
     def to_json(self) -> str:
         """Compact JSON for the ``sessions.state`` column."""
@@ -191,6 +192,7 @@ def apply(state: DialogueState, request: Any, last_products: Sequence[Any] | Non
     if last_products is not None:
         new.shown = [to_shown(p) for p in last_products]
     new.turn += 1
+    new.recent = [*new.recent, (request.message or "")[:200]][-2:]
     anchor = new.referenced(request.refs)
     new.focus_ids = [p.id for p in anchor] or (new.focus_ids if request.intent == "product_question" else [])
     if request.intent not in SHOPPING_INTENTS:

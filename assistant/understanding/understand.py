@@ -40,6 +40,7 @@ _INJECTION = re.compile(r"ignore (?:all |your |the |previous |prior )*(?:instruc
                         r"(?:sell|give) (?:it|this|that|me [\w ]{0,30}?) for (?:\$|£|€|₹)?\s?(?:0|1)\b|"
                         r"you are now|pretend (?:to be|you are)|developer mode|jailbreak")
 _RECOMMEND = re.compile(r"\b(?:gift|present|recommend|suggest|ideas?|what should i|surprise|popular|trending)\b")
+_FOR_ME = re.compile(r"\bfor me\b|\bmy (?:taste|style)\b|\bsurprise me\b|^\s*(?:any )?(?:recommendations?|suggestions?)\b")
 _QUESTION = re.compile(r"\?|^(?:is|are|does|do|can|what|how|which|will|has|have|tell me)\b|\b(?:made of|material|"
                        r"warranty|waterproof|dimensions|size chart|in stock|batteries)\b")
 
@@ -85,15 +86,20 @@ class Understander:
         llm: an :class:`assistant.llm.LLMProvider` or None (no LLM fallback at all).
         llm_threshold: below this classifier confidence (after rules), and with no product signal,
             the LLM is asked. 0 disables the fallback; 1.01 forces it (tests, evaluation).
+        mode: ``rules_first`` (default on a CPU: the LLM only where rules fail, see :meth:`needs_llm`)
+            or ``llm_first`` (every message, for a served LLM on a GPU).
     Thread-safe: holds no per-session data.
     """
 
     def __init__(self, classifier: IntentClassifier, vocab: Vocabulary | None = None, llm: Any = None,
-                 llm_threshold: float = 0.5) -> None:
+                 llm_threshold: float = 0.5, mode: str = "rules_first") -> None:
+        if mode not in ("rules_first", "llm_first"):
+            raise ValueError(f"understanding mode {mode!r}: use rules_first or llm_first")
         self.classifier = classifier
         self.vocab = vocab or Vocabulary.default()
         self.llm = llm
         self.llm_threshold = llm_threshold
+        self.mode = mode
 
     @classmethod
     def from_settings(cls, settings: Any, vocab: Vocabulary | None = None, llm: Any = None,
@@ -104,15 +110,31 @@ class Understander:
         """
         train = Path(bitext_train) if bitext_train else default_bitext_train()
         classifier = IntentClassifier.load_or_train(train, Path(settings.data_dir) / "models" / "intents")
-        return cls(classifier, vocab, llm, llm_threshold)
+        return cls(classifier, vocab, llm, llm_threshold, getattr(settings, "understanding", "rules_first"))
 
     def understand(self, message: str, state: DialogueState | None = None) -> Request:
         """Understand one message in the context of ``state`` (None = a fresh conversation)."""
         state = state or DialogueState()
         request = self.understand_rules(message, state)
-        if self.llm is None or request.confidence >= self.llm_threshold or request.slots.has_product_signal():
+        if self.llm is None or not self.needs_llm(request, state):
             return request
-        return ask_llm(self.llm, message, request, self.vocab)
+        return ask_llm(self.llm, message, request, self.vocab, state=state)
+
+    def needs_llm(self, request: Request, state: DialogueState) -> bool:
+        """``rules_first``: only what the rules cannot resolve — an unsure classifier with no product
+        words, or a new product request that names neither a product nor an interest ("something to
+        keep a 3 year old busy on a flight"). ``llm_first``: every message but injections."""
+        if request.intent == "other" and request.confidence >= 0.95:  # an injection the rules caught
+            return False
+        if self.mode == "llm_first":
+            return True
+        if request.policy_question:
+            return False
+        unsure = request.confidence < self.llm_threshold and not request.slots.has_product_signal()
+        vague = (request.intent == "search" or (request.intent == "recommend" and not _FOR_ME.search(
+            request.message.lower()))) and request_focus(request.message).vague \
+            and not (state.has_topic() and request.intent != "search")
+        return unsure or vague
 
     def understand_rules(self, message: str, state: DialogueState | None = None) -> Request:
         """Rules and classifier only (never calls the LLM)."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from langchain_core.language_models.chat_models import SimpleChatModel
 
+from assistant.answers.explain import BATCH_PROMPT
 from assistant.answers.explain import SYSTEM_PROMPT as EXPLAIN_PROMPT
 
 
@@ -26,7 +27,11 @@ class ScriptedChatModel(SimpleChatModel):
 
 
 def is_explanation_prompt(messages: list[Any]) -> bool:
-    return any(getattr(m, "content", "") == EXPLAIN_PROMPT for m in messages)
+    return any(getattr(m, "content", "") in (EXPLAIN_PROMPT, BATCH_PROMPT) for m in messages)
+
+
+def is_batch_prompt(messages: list[Any]) -> bool:
+    return any(getattr(m, "content", "") == BATCH_PROMPT for m in messages)
 
 
 def prompt_field(messages: list[Any], name: str) -> str | None:
@@ -39,6 +44,12 @@ def faithful(messages: list[Any]) -> str:
     """An explanation that only repeats the prompt's facts (passes the checker); garbage JSON otherwise."""
     if not is_explanation_prompt(messages):
         return "{not json"
+    if is_batch_prompt(messages):  # "N. title; brand B; ₹499.00; ..." -> "N. Title fits ... at ₹499.00."
+        out = []
+        for m in re.finditer(r"^(\d+)\. ([^;\n]+)(?:;[^\n]*?([₹£$€][\d,.]+))?", messages[-1].content, re.M):
+            price = f" at {m.group(3)}" if m.group(3) else ""
+            out.append(f"{m.group(1)}. {m.group(2).strip().capitalize()} fits what you asked for{price}.")
+        return "\n".join(out)
     title = prompt_field(messages, "title") or "this item"
     price = prompt_field(messages, "price")
     return f"{title.capitalize()} fits what you asked for{' at ' + price if price else ''}."

@@ -23,7 +23,7 @@ def test_refinements_merge(understander):
     assert [r.intent for r in requests] == ["search", "refine", "refine"]
     s = state.slots
     assert (s.colour, s.category, s.brands_exclude, s.currency) == ("blue", "running shoes", ["nike"], "USD")
-    assert s.price_max == 59.99  # just below the cheapest shown (60.0)
+    assert s.price_max == 69.99  # just below the median shown (70.0)
 
 
 def test_cheaper_without_shown_products_lowers_the_cap(understander):
