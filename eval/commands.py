@@ -109,3 +109,53 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         result["understanding"] = settings.understanding
         print_report(result, typer.echo)
         _write(out, result)
+
+    @eval_app.command("routing")
+    def eval_routing(
+        data: Path = typer.Option(..., exists=True, dir_okay=False, help="Shopping requests, one a line."),
+        out: Path = typer.Option(..., help="Where to write RESULT.json."),
+        llm_profile: str = typer.Option("none", help="'none' = fast path only; a profile = also ask the LLM where needed."),
+    ) -> None:
+        """Share of plain shopping requests read as shopping, by the fast path and after the LLM."""
+        from assistant.understanding.understand import Understander
+        from assistant.understanding.vocabulary import Vocabulary
+        from catalog.settings import Settings
+        from catalog.store import Store
+        from eval.routing_eval import evaluate_routing, read_requests
+
+        settings = Settings()
+        llm = None
+        if llm_profile != "none":
+            from assistant.llm import LLMProvider
+
+            llm = LLMProvider.from_settings(settings, profile=llm_profile)
+        store = Store.from_settings(settings)
+        vocab = Vocabulary.from_products(store.iter_products()) if store.count_products() else None
+        understander = Understander.from_settings(settings, vocab=vocab, llm=llm)
+        result = evaluate_routing(understander, read_requests(data))
+        typer.echo(f"{result['requests']} requests: understood as shopping {result['understood_as_shopping']:.3f}, "
+                   f"fast path resolved {result['fast_path_resolved']:.3f}, LLM asked {result['llm_asked']:.3f}"
+                   f" (LLM p50 {result['llm_seconds_p50']} s)")
+        for miss in result["misses"][:20]:
+            typer.echo(f"  MISS {miss['text']!r} -> {miss['intent']} ({miss['source']})")
+        _write(out, result)
+
+    @eval_app.command("injection")
+    def eval_injection(
+        data: Path = typer.Option(..., exists=True, dir_okay=False, help="JSONL {text, attack}."),
+        out: Path = typer.Option(..., help="Where to write RESULT.json."),
+    ) -> None:
+        """Attacks refused and benign look-alikes refused by the injection guard."""
+        from eval.routing_eval import evaluate_injection, read_injection_rows
+
+        try:
+            result = evaluate_injection(read_injection_rows(data))
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise typer.BadParameter(str(exc)) from exc
+        typer.echo(f"attacks refused {result['attacks_refused']:.3f} of {result['attacks']}; "
+                   f"benign refused {result['benign_refused']:.3f} of {result['benign']}")
+        for text in result["missed"][:20]:
+            typer.echo(f"  MISSED {text!r}")
+        for text in result["false_alarms"][:20]:
+            typer.echo(f"  FALSE ALARM {text!r}")
+        _write(out, result)

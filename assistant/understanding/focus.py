@@ -28,7 +28,7 @@ from assistant.understanding.slot_patterns import STOPWORDS
 from assistant.understanding.vocabulary import COLOURS
 
 _OPENER = re.compile(r"\b(?:i (?:really )?(?:need|want)|i'd like|i would like|i'm after|looking for|i'm looking for|"
-                     r"search(?:ing)? for|show me|find me|get me|buy|do you (?:have|sell|stock|carry)|have you got|"
+                     r"search(?:ing)? for|(?:can|could) (?:you )?(?:show|find|get) me|can i see|show me|find me|get me|buy|do you (?:have|sell|stock|carry)|have you got|"
                      r"got any|any)\b")
 _BOUNDARY = re.compile(r"\b(?:for|with|under|below|over|that|which|who|to|as|from|by|on|at|within|less|than|around|"
                        r"between|is|are|was|in|please|but|and|or|max|up|we|you|i|they|he|she|it|can|will|should|so|if)\b|[,.;:!?()]")

@@ -130,9 +130,11 @@ class Understander:
             return True
         if request.policy_question:
             return False
-        unsure = request.confidence < self.llm_threshold and not request.slots.has_product_signal()
+        focus = request_focus(request.message)
+        named = request.intent in SHOPPING_INTENTS and bool(focus.kind or focus.interest)  # "i need an air fryer"
+        unsure = request.confidence < self.llm_threshold and not request.slots.has_product_signal() and not named
         vague = (request.intent == "search" or (request.intent == "recommend" and not _FOR_ME.search(
-            request.message.lower()))) and request_focus(request.message).vague \
+            request.message.lower()))) and focus.vague \
             and not (state.has_topic() and request.intent != "search")
         return unsure or vague
 
