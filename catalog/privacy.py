@@ -60,7 +60,7 @@ def luhn_valid(digits: str) -> bool:
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _CARD = re.compile(r"(?<![\w.-])\d(?:[ .-]?\d){12,18}(?![\w-])")
-_CARD_PREFIX = re.compile(r"4|5[1-5]|2[2-7]|3[47]|3[0689]|6")  # Visa, Mastercard, Amex, Diners, Discover/UnionPay
+_CARD_PREFIX = re.compile(r"4|5[1-5]|2[2-7]|3[47]|3[05689]|6")  # Visa, Mastercard, Amex, Diners, Discover/UnionPay
 _CVV = re.compile(r"(?i)\b(?:cvv2?|cvc2?|csc|cid|security code|card verification(?: code| value)?|"
                   r"(?:3|three|4|four)[- ]digit code(?: on the back)?)\b[^\d\n]{0,16}(\d{3,4})(?!\d)")
 _EXPIRY = re.compile(r"(?i)\b(?:exp(?:iry|iration|ires|ire|\.)?(?: date)?|valid (?:thru|through|until|to)|"
@@ -128,7 +128,8 @@ def find_pii(text: str) -> list[tuple[int, int, str]]:
     card, phone = _presidio()
     dotted = re.sub(r"(?<=\d)\.(?=\d)", " ", text)  # same length: cards written with dots, for Presidio
     for r in card.analyze(dotted, entities=["CREDIT_CARD"], nlp_artifacts=None):
-        spans.append((r.start, r.end, "card"))
+        if _card_digits_ok(text[r.start:r.end]) and not _ORDER_WORDS.search(text[max(0, r.start - 24):r.start]):
+            spans.append((r.start, r.end, "card"))
     spans += [(m.start(), m.end(), "card") for m in _CARD.finditer(text) if _card_digits_ok(m.group())]
     spans += [(m.start(1), m.end(1), "cvv") for m in _CVV.finditer(text)]
     spans += [(m.start(1), m.end(1), "expiry") for m in _EXPIRY.finditer(text)]
