@@ -338,7 +338,9 @@ class Ranker:
         raw = np.array([float(h.score) for h in hits], dtype=np.float32)
         spread = float(raw.max() - raw.min()) if len(raw) else 0.0
         query_rel = (raw - raw.min()) / spread if spread > 0 else np.ones_like(raw)
-        vectors = self._projected_vectors(model, [h.product for h in hits])
+        # one item-tower batch for the candidates and the history items (the mix needs them; usually cached)
+        both = self._projected_vectors(model, [h.product for h in hits] + [products[i] for i in history])
+        vectors = both[:len(hits)]
         user_vec = self._user_vector(model, query, history, weights, products)
         affinity = vectors @ user_vec if user_vec is not None else np.zeros(len(hits), dtype=np.float32)
         co = self._cooccurrence(model, ids, history, weights)
