@@ -194,7 +194,9 @@ class ShoppingAssistant:
         if ticket is not None:
             self.escalations.add_message(ticket.id, "shopper", redact(message))
             if ticket.status == "assigned":  # a person holds the ticket: relay, do not answer
-                reply = Reply(session_id=session_id, intent="human_handoff", reply=relay_reply(ticket))
+                reply = Reply(session_id=session_id, intent="human_handoff", reply=relay_reply(ticket),
+                              escalation=EscalationInfo(id=ticket.id, reason=ticket.reason, status=ticket.status,
+                                                        order_id=ticket.order_id, message=relay_reply(ticket)))
                 self._finish(session_id, state, reply)
                 yield reply
                 return
