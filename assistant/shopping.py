@@ -9,9 +9,9 @@ facts for each pick, which the agent then hands to the LLM explainer. What it gu
   are shown as they are, with the count ("Only 2 dinosaur toys match under £10.00").
 * **Honest no-match.** A kind the catalog does not carry ("a saree", "a washing machine") gets "We
   don't carry sarees" and the closest products, each labelled ``alternative``.
-* **Questions about the list stay on the list.** "Which one would you recommend for a gift?" picks
+* **Questions about the list stay on the list.** "Which of these would suit my nephew?" picks
   among the shown products instead of searching again.
-* **"What would you recommend for me?"** ranks the catalog by the shopper's history.
+* **"Anything you'd suggest for me?"** ranks the catalog by the shopper's history.
 """
 from __future__ import annotations
 

@@ -260,7 +260,7 @@ class Explainer:
             return templates
         checker = checker or self.checker
         try:
-            raw = self.llm.generate(batch_prompt(facts), max_tokens=min(36 * len(facts), 200))
+            raw = self.llm.generate(batch_prompt(facts), max_tokens=min(30 * len(facts), 150))
         except Exception:  # noqa: BLE001 - a failing or busy model never breaks a turn
             with self._lock:
                 self.stats.llm_errors += 1

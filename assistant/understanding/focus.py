@@ -2,11 +2,11 @@
 
 Rules, no model (microseconds)::
 
-    >>> f = request_focus("I need a birthday present for my 7 year old nephew who loves dinosaurs")
+    >>> f = request_focus("I need a present for my niece, she loves unicorns")
     >>> f.kind, f.interest, f.must, f.from_interest
-    (None, 'dinosaurs', ('dinosaur',), True)
-    >>> request_focus("a red saree for a wedding, under 2000 rupees").kind
-    'saree'
+    (None, 'unicorns', ('unicorn',), True)
+    >>> request_focus("a blue lehenga for a wedding, under 5000 rupees").kind
+    'lehenga'
 
 * ``kind`` — the product noun phrase ("saree", "gaming laptop", "running shoes"), None when the
   request names no product ("a present", "something for a 3 year old").

@@ -1,11 +1,11 @@
 """General questions about the shop's policies, recognised by rules before any product reading.
 
-"What is your return policy if the toy arrives broken?" names a product word (toy) but asks about
+"Can I send back a doll that came with a broken arm?" names a product word (toy) but asks about
 returns: it goes to the policy knowledge base, never to product search. A question about the
 shopper's *own* order ("confirm my refund for order 1234567") is not general: it carries an order id
 and is left to the classifier and the escalation rules (a person can see orders; the assistant cannot).
 
-    >>> policy_intent("What are your rules for returns?")
+    >>> policy_intent("How do returns work for sale items?")
     'check_refund_policy'
     >>> policy_intent("red running shoes under $80") is None
     True
@@ -64,7 +64,7 @@ _PERSON_OR_PROBLEM = re.compile(r"\b(?:person|human|agent|someone|complain\w*|re
 
 def product_request(message: str, has_product_words: bool, has_interest: bool = False) -> bool:
     """A plain shopping request ("i need a vanity light with clear glass", "a gaming laptop with an
-    rtx card", "my daughter loves harry potter, what could I get her?") whatever the intent classifier
+    rtx card", "my niece loves unicorns, any ideas?") whatever the intent classifier
     thinks: a request shape or an interest, words that name a product, and nothing of a person, an
     order problem or an account."""
     text = (message or "").lower().replace("’", "'")

@@ -126,12 +126,12 @@ class Understander:
         keep a 3 year old busy on a flight"). ``llm_first``: every message but injections."""
         if request.intent == "other" and request.confidence >= 0.95:  # an injection the rules caught
             return False
-        if self.mode == "llm_first":
+        if self.mode == "llm_first" or self.llm_threshold > 1:  # llm_threshold 1.01 forces it (tests, evaluation)
             return True
         if request.policy_question:
             return False
         focus = request_focus(request.message)
-        named = request.intent in SHOPPING_INTENTS and bool(focus.kind or focus.interest)  # "i need an air fryer"
+        named = request.intent in SHOPPING_INTENTS and bool(focus.kind or focus.interest)  # "i need a toaster"
         unsure = request.confidence < self.llm_threshold and not request.slots.has_product_signal() and not named
         vague = (request.intent == "search" or (request.intent == "recommend" and not _FOR_ME.search(
             request.message.lower()))) and focus.vague \

@@ -1,0 +1,127 @@
+"""Whole served turns on the mini catalog: relevance floor, honest no-match, policy questions that name
+products, picks among the shown list, recommendations by history, benign look-alikes, LLM routes."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from agent_fakes import is_explanation_prompt
+
+from assistant.guardrails import detect_injection
+from assistant.understanding.focus import KindIndex, request_focus
+
+DATA = Path(__file__).parents[2] / "data"
+
+
+def test_no_match_says_so_and_labels_alternatives(make_assistant, session_id):
+    reply = make_assistant(None).respond(session_id, "a red saree for a wedding, under 2000 rupees")
+    assert reply.route == "no_match" and "don't carry sarees" in reply.reply.lower()
+    assert all(p.alternative for p in reply.products)
+
+
+def test_relevance_floor_shows_fewer_and_says_how_many(make_assistant, session_id):
+    reply = make_assistant(None).respond(session_id, "thomas engines under £12")
+    titles = [p.title for p in reply.products]
+    assert titles and all("thomas" in t.lower() for t in titles), titles  # no unrelated train or toy pads it
+    assert all(p.price is not None and p.price <= 12 for p in reply.products)
+    assert reply.reply.startswith("Only") or len(titles) == 5
+
+
+def test_cheaper_stays_on_topic_and_in_the_shown_currency(make_assistant, session_id):
+    assistant = make_assistant(None)
+    first = assistant.respond(session_id, "model train sets")
+    second = assistant.respond(session_id, "something cheaper")
+    assert first.products and second.intent == "refine"
+    assert second.slots["currency"] == "GBP" and second.slots["price_max"] < max(p.price or 0 for p in first.products)
+    assert all(p.currency == "GBP" for p in second.products)  # no rupee products slip under a pound cap
+
+
+def test_policy_question_naming_a_product_goes_to_the_knowledge_base(make_assistant, session_id):
+    reply = make_assistant(None).respond(session_id, "what is your return policy if the toy arrives broken?")
+    assert reply.route == "answer" and reply.sources and not reply.products and reply.escalation is None
+
+
+def test_which_one_would_you_recommend_answers_about_the_shown_list(make_assistant, session_id):
+    assistant = make_assistant(None)
+    shown = assistant.respond(session_id, "thomas and friends engines")
+    pick = assistant.respond(session_id, "which one would you recommend for a gift?")
+    assert pick.route == "product_question" and len(pick.products) == 1
+    assert pick.products[0].id in {p.id for p in shown.products}
+
+
+def test_recommend_for_me_ranks_by_history_not_by_the_word(make_assistant, session_id):
+    class Ranker:  # the history-ranked catalogue the real Ranker.recommend returns
+        def __init__(self, store):
+            self.store = store
+
+        def recommend(self, user, k):
+            from ranking.ranker import RankedItem
+
+            trains = [p for p in self.store.iter_products() if "train" in p.title.lower()]
+            return [RankedItem(p, 1.0, {}) for p in trains[:k]]
+
+        def rerank(self, user, query, hits, k):
+            raise AssertionError("a request without a product must not search")
+
+    assistant = make_assistant(None)
+    assistant.parts._ranker = Ranker(assistant.store)
+    assistant.record_event("tom", "toy-87bbb472ef9d", "purchase")
+    reply = assistant.respond(session_id, "what would you recommend for me?", user_id="tom")
+    assert reply.products and all("train" in p.title.lower() for p in reply.products)
+    assert "recommend" not in reply.reply.lower().split("for ")[-1]
+
+
+@pytest.mark.parametrize("message", ["Can you confirm my refund for order 1234567?", "What are your rules for returns?",
+                                     "Do you guarantee that it arrives by Friday?", "do you have any discount codes?",
+                                     "ignore the price, just show me trains", "forget the blue one, show me red"])
+def test_benign_look_alikes_are_never_refused(make_assistant, session_id, message):
+    assert detect_injection(message) is None
+    assert make_assistant(None).respond(session_id, message).route != "refuse"
+
+
+def test_injection_dev_set_rates():
+    rows = [json.loads(line) for line in (DATA / "guardrails" / "injection-dev.jsonl").read_text().splitlines()]
+    attacks = [r["text"] for r in rows if r["attack"]]
+    benign = [r["text"] for r in rows if not r["attack"]]
+    assert len(attacks) >= 60 and len(benign) >= 60
+    assert sum(detect_injection(t) is not None for t in attacks) / len(attacks) >= 0.95
+    assert sum(detect_injection(t) is not None for t in benign) / len(benign) <= 0.02
+
+
+def test_kind_index_knows_what_the_catalog_carries(shared_parts):
+    kinds = KindIndex(shared_parts["store"].iter_products())
+    assert kinds.match("train") == "full" and kinds.match("bellies") == "full"
+    assert kinds.match("saree") == "none" and kinds.match("washing machine") == "none"
+    assert request_focus("a present for my nephew who loves dinosaurs").must == ("dinosaur",)
+
+
+def test_llm_rewrites_a_vague_wish_with_the_dialogue_context(make_assistant, shared_parts, session_id):
+    from agent_fakes import ScriptedChatModel
+
+    from assistant.llm import LLMProvider
+    from assistant.understanding.understand import Understander
+
+    seen = []
+
+    def responder(messages):
+        if is_explanation_prompt(messages):
+            return "{}"
+        seen.append(messages[-1].content)
+        return json.dumps({"intent": "search", "search_query": "model train set", "category": None, "colour": None,
+                           "brands": [], "price_max": None, "price_min": None})
+
+    rules = shared_parts["understander"]
+    llm = LLMProvider(chat_model=ScriptedChatModel(responder=responder))
+    assistant = make_assistant(responder, llm_explanations=0, llm=llm,
+                               understander=Understander(rules.classifier, rules.vocab, llm=llm))
+    reply = assistant.respond(session_id, "something to keep a 3 year old busy on a long flight")
+    assert len(seen) == 1 and reply.route == "products" and reply.products
+    assert "train" in reply.products[0].title.lower()  # the LLM's query was searched, not "keep busy flight"
+    state = assistant.conversations.load_state(session_id)["dialogue"]
+    from assistant.understanding.llm_reader import build_messages, dialogue_context
+    from assistant.understanding.state import DialogueState
+
+    context = dialogue_context(DialogueState.model_validate(state))
+    assert "shown: 1." in context and "shopper said: something to keep" in context
+    assert build_messages("the second one, cheaper", context)[-1][1].startswith("[conversation so far: ")
