@@ -62,10 +62,10 @@ class ShoppingAssistant:
             fakes here (a LangChain fake chat model, a tiny search).
         page_size: products per reply.
         llm_explanations: how many of the top picks get an LLM sentence (the rest keep the template);
-            0 = templates only. All are written in one LLM call (~4-5 s for five with qwen1.5b on 2 cores).
+            0 = templates only. All are written in one LLM call (about 90 tokens for three).
     """
 
-    def __init__(self, settings: Settings, components: Components, page_size: int = 5, llm_explanations: int = 5):
+    def __init__(self, settings: Settings, components: Components, page_size: int = 5, llm_explanations: int = 3):
         self.settings = settings
         self.parts = components
         self.store: Store = components.store
@@ -76,7 +76,7 @@ class ShoppingAssistant:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, chat_model: Any = None, policy_paths: list | None = None,
-                      bitext_train: str | None = None, page_size: int = 5, llm_explanations: int = 5,
+                      bitext_train: str | None = None, page_size: int = 5, llm_explanations: int = 3,
                       **overrides: Any) -> "ShoppingAssistant":
         """Build from settings. Nothing heavy loads here; the first turn loads what it needs.
 

@@ -76,7 +76,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         out: Path = typer.Option(..., help="Where to write RESULT.json."),
         llm_profile: str = typer.Option(None, help="LLM profile (default: settings); 'none' = no LLM at all."),
         limit: int = typer.Option(None, help="Only the first N conversations."),
-        explanations: int = typer.Option(5, help="LLM sentences per reply (the server's default is 5; 0 = templates)."),
+        explanations: int = typer.Option(3, help="LLM sentences per reply (the server's default is 3; 0 = templates)."),
     ) -> None:
         """Play conversations through the served assistant and judge every turn: route accuracy,
         precision@5, good-turn rate, latency, LLM calls by purpose, the failing turns."""
