@@ -40,6 +40,7 @@ _INJECTION = re.compile(r"ignore (?:all |your |the |previous |prior )*(?:instruc
                         r"(?:sell|give) (?:it|this|that|me [\w ]{0,30}?) for (?:\$|£|€|₹)?\s?(?:0|1)\b|"
                         r"you are now|pretend (?:to be|you are)|developer mode|jailbreak")
 _RECOMMEND = re.compile(r"\b(?:gift|present|recommend|suggest|ideas?|what should i|surprise|popular|trending)\b")
+_PERSON_INTENTS = ("complaint", "contact_human_agent", "contact_customer_service", "payment_issue")
 _FOR_ME = re.compile(r"\bfor me\b|\bmy (?:taste|style)\b|\bsurprise me\b|^\s*(?:any )?(?:recommendations?|suggestions?)\b")
 _QUESTION = re.compile(r"\?|^(?:is|are|does|do|can|what|how|which|will|has|have|tell me)\b|\b(?:made of|material|"
                        r"warranty|waterproof|dimensions|size chart|in stock|batteries)\b")
@@ -146,13 +147,17 @@ class Understander:
         prediction = self.classifier.predict(message) if message.strip() else IntentPrediction("chitchat", 0.3)
         policy = policy_intent(message)
         if policy is not None:  # the classifier's service label is kept when it is more specific and harmless
-            specific = prediction.intent in SERVICE_INTENTS and prediction.intent not in ACTION_INTENTS
+            # (policy_question=True keeps an order word from opening a ticket, whatever the label)
+            specific = prediction.intent in SERVICE_INTENTS and (prediction.intent not in ACTION_INTENTS or (
+                prediction.confidence >= 0.5 and prediction.intent not in _PERSON_INTENTS))
             intent, confidence, source = (prediction.intent, max(prediction.confidence, 0.8), "classifier") \
                 if specific else (policy, 0.95, "rules")
         else:
             intent, confidence, source = _decide(message, extraction, prediction, state, self.vocab)
-            misread = intent not in SHOPPING_INTENTS or (intent in ("compare", "product_question") and not state.shown)
-            if misread and not _INJECTION.search(message.lower()):
+            misread = intent not in SHOPPING_INTENTS or (intent in ("compare", "product_question") and not state.has_topic()
+                                                         and not extraction.refs)
+            small_talk = intent == "chitchat" and confidence >= 0.5  # "thanks, that is all"
+            if misread and not small_talk and not _INJECTION.search(message.lower()):
                 focus = request_focus(message)  # a product request the classifier took for something else
                 if product_request(message, bool(focus.kind or focus.interest), bool(focus.interest)):
                     intent, confidence, source = "search", max(confidence, 0.85), "rules"
