@@ -167,11 +167,6 @@ class Components:
         checker = self.explainer.with_brands(f.brand for f in self._pick_products(picks) if f.brand)
         return self.explainer.explain_all(facts, checker)
 
-    def explain(self, facts: ItemFacts, picks: list[ProductPick]) -> tuple[str, str]:
-        checker = self.explainer.with_brands(f.brand for f in self._pick_products(picks) if f.brand)
-        sentence, source, _ = self.explainer.explain(facts, checker)
-        return sentence, source
-
     def _pick_products(self, picks: list[ProductPick]) -> list[Any]:
         return list(self.store.get_products([p.id for p in picks]).values())
 

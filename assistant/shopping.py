@@ -113,11 +113,14 @@ def _pick_among_shown(parts: Any, turn: Any, dialogue: DialogueState, reply: Rep
     if not products:
         reply.reply = "Which products do you mean? Search first, then ask me to pick one."
         return []
+    from retrieval.search import SearchHit
+
     order = products
     ranker = parts.ranker
     if ranker is not None:
         try:
-            hits = [_Hit(p, float(len(products) - i)) for i, p in enumerate(products)]
+            hits = [SearchHit(p, float(len(products) - i), {"hybrid": float(len(products) - i)})
+                    for i, p in enumerate(products)]
             order = [r.product for r in ranker.rerank(turn.user, dialogue.search_query(), hits, len(hits))] or products
         except Exception:  # noqa: BLE001 - ranking is optional
             log.exception("re-ranking the shown list failed; keeping its order")
@@ -126,13 +129,6 @@ def _pick_among_shown(parts: Any, turn: Any, dialogue: DialogueState, reply: Rep
     best = order[0]
     reply.reply = pick_reply(best, products.index(best) + 1, turn.request.message, reply.slots.get("currency"))
     return [(best, 1.0, {})]
-
-
-class _Hit:
-    """The minimal SearchHit shape the ranker reads."""
-
-    def __init__(self, product: Any, score: float) -> None:
-        self.product, self.score, self.scores = product, score, {"hybrid": score}
 
 
 def _relevant(hit: Any, dialogue: DialogueState) -> bool:

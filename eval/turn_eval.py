@@ -202,11 +202,11 @@ class CountingLLM:
         self.calls: Counter[str] = Counter()
 
     def generate_json(self, *args: Any, **kwargs: Any) -> str:
-        self.calls[kwargs.pop("purpose", None) or "understand"] += 1
+        self.calls["understand"] += 1
         return self._llm.generate_json(*args, **kwargs)
 
     def generate(self, *args: Any, **kwargs: Any) -> str:
-        self.calls[kwargs.pop("purpose", None) or "explain"] += 1
+        self.calls["explain"] += 1
         return self._llm.generate(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:

@@ -125,6 +125,19 @@ def template_sentence(facts: ItemFacts) -> str:
     return f"{head} — " + ", ".join(reasons) + "."
 
 
+def _product_facts(p: Any, title_words: int) -> list[tuple[str, str]]:
+    """The record facts an LLM sentence may use, in prompt order (whole title words: a cut word reads as a name)."""
+    out = [("title", _short_title(p.title, title_words).rstrip("…"))]
+    if p.brand:
+        out.append(("brand", p.brand))
+    if p.price is not None:
+        out.append(("price", format_price(p.price, p.currency)))
+    out += [(key, str(p.attribute(key))) for key in ("colour", "size", "material") if p.attribute(key)]
+    if p.rating is not None:
+        out.append(("rating", f"{p.rating:g}/5"))
+    return out
+
+
 def _prompt(facts: ItemFacts) -> list[tuple[str, str]]:
     p, slots = facts.product, facts.slots
     lines = [f"Request: {facts.request_text[:160]}"]
@@ -132,16 +145,7 @@ def _prompt(facts: ItemFacts) -> list[tuple[str, str]]:
               and v not in (None, [], "")}
     if wanted:
         lines.append("Wanted: " + "; ".join(f"{k}={v}" for k, v in wanted.items()))
-    product = [f"title: {_short_title(p.title, 14)}".rstrip("…")]  # whole words: a cut word reads as a name
-    if p.brand:
-        product.append(f"brand: {p.brand}")
-    if p.price is not None:
-        product.append(f"price: {format_price(p.price, p.currency)}")
-    for key in ("colour", "size", "material"):
-        if p.attribute(key):
-            product.append(f"{key}: {p.attribute(key)}")
-    if p.rating is not None:
-        product.append(f"rating: {p.rating:g}/5")
+    product = [f"{key}: {value}" for key, value in _product_facts(p, 14)]
     if facts.history.summary:
         lines.append(f"Shopper history: {facts.history.summary}")
     # the product line comes last: the lines above are the same for every pick of a turn, so llama.cpp
@@ -158,17 +162,9 @@ _NUMBERED = re.compile(r"^\s*(\d+)\s*[.):-]\s*(.+)$")
 
 
 def _product_line(p: Any) -> str:
-    bits = [_short_title(p.title, 12).rstrip("…")]
-    if p.brand:
-        bits.append(f"brand {p.brand}")
-    if p.price is not None:
-        bits.append(format_price(p.price, p.currency))
-    for key in ("colour", "size", "material"):
-        if p.attribute(key):
-            bits.append(f"{key} {p.attribute(key)}")
-    if p.rating is not None:
-        bits.append(f"rated {p.rating:g}/5")
-    return "; ".join(bits)
+    """One numbered line of the batch prompt: "title; brand B; ₹499.00; colour red; rated 4/5"."""
+    labels = {"title": "", "brand": "brand ", "price": "", "rating": "rated "}
+    return "; ".join(f"{labels.get(key, key + ' ')}{value}" for key, value in _product_facts(p, 12))
 
 
 def batch_prompt(facts: list[ItemFacts]) -> list[tuple[str, str]]:
@@ -269,13 +265,16 @@ class Explainer:
         out = []
         for fact, sentence, template in zip(facts, split_numbered(raw, len(facts)), templates):
             result = checker.check(sentence, fact) if sentence else CheckResult(False, ["missing from the answer"])
-            with self._lock:
-                self.stats.llm_attempted += 1
-                self.stats.llm_passed += int(result.ok)
-                if not result.ok:
-                    self.stats.rejected = (self.stats.rejected + [(sentence, result.problems)])[-50:]
+            self._count(sentence, result)
             out.append((sentence, "llm") if result.ok else template)
         return out
+
+    def _count(self, shown: str, result: CheckResult) -> None:
+        with self._lock:
+            self.stats.llm_attempted += 1
+            self.stats.llm_passed += int(result.ok)
+            if not result.ok:
+                self.stats.rejected = (self.stats.rejected + [(shown, result.problems)])[-50:]
 
     def explain(self, facts: ItemFacts, checker: FactChecker | None = None) -> tuple[str, str, CheckResult | None]:
         """``(sentence, source, check)``: the LLM sentence if it passes, else the template (source "template")."""
@@ -291,11 +290,7 @@ class Explainer:
             return template_sentence(facts), "template", CheckResult(False, ["LLM error"])
         sentence = clean_sentence(raw)
         result = checker.check(sentence, facts) if sentence else CheckResult(False, ["empty output"])
-        with self._lock:
-            self.stats.llm_attempted += 1
-            self.stats.llm_passed += int(result.ok)
-            if not result.ok:
-                self.stats.rejected = (self.stats.rejected + [(sentence or raw[:120], result.problems)])[-50:]
+        self._count(sentence or raw[:120], result)
         if result.ok:
             return sentence, "llm", result
         return template_sentence(facts), "template", result

@@ -152,14 +152,11 @@ class KindIndex:
             for word in _words(f"{getattr(product, 'title', '')} {attributes}"):
                 if word not in brand_words:
                     self._titles.setdefault(stem(word), set()).add(number)
-            nodes = re.split(r"\s*>\s*", getattr(product, "category_path", "") or "")
-            for node in nodes:  # "laptop accessories": the shop carries accessories, not laptops
-                node_words = _words(node)
-                for word, after in zip(node_words, [*node_words[1:], ""]):
+            for node in re.split(r"\s*>\s*", getattr(product, "category_path", "") or ""):
+                words = _words(node)
+                for word, after in zip(words, [*words[1:], ""]):  # "laptop accessories": not laptops
                     if after not in _NOT_THE_THING and word not in brand_words:
                         self._titles.setdefault(stem(word), set()).add(number)
-            for node in nodes:
-                words = _words(node)
                 if words:
                     self._nodes.add(stem(words[-1]))
                     for left, right in zip(words, words[1:]):  # "Kites & Flight Toys": kites too
