@@ -33,6 +33,7 @@ from typing import Any
 from assistant import escalation as rules
 from assistant.components import Components
 from assistant.session import AgentState, TurnContext
+from assistant.stage_timing import StageTimer
 from assistant.shopping import shop
 from assistant.answers.replies import GREETING, NOT_UNDERSTOOD
 from assistant.guardrails import detect_injection, refusal
@@ -210,7 +211,9 @@ class ShoppingAssistant:
             return
 
         turn = TurnContext(session_id=session_id, message=message, user=user, state=state, ticket=ticket)
-        request = self.parts.understand(redact(message), state.dialogue)  # no personal data reaches the LLM
+        turn.timer = StageTimer()
+        with turn.timer.stage("understand"):
+            request = self.parts.understand(redact(message), state.dialogue)  # no personal data reaches the LLM
         turn.request = request
         state.last_order_id = request.slots.order_id or state.last_order_id
         from assistant.understanding.intents import SHOPPING_INTENTS
@@ -225,7 +228,8 @@ class ShoppingAssistant:
             yield self._service_turn(turn)
 
     def _shopping_turn(self, turn: TurnContext) -> Iterator[Reply]:
-        reply, facts = shop(self.parts, turn, self.page_size)
+        reply, facts = shop(turn.timer.wrap(self.parts), turn, self.page_size)
+        reply.trace = turn.timer.trace()
         turn.state.note(useful=turn.useful if turn.useful is not None else bool(reply.products))
         escalation = self._maybe_escalate(turn)
         if escalation is not None:
@@ -240,9 +244,12 @@ class ShoppingAssistant:
             return
         yield reply.model_copy(update={"final": False}, deep=True)
         try:  # one LLM call writes every sentence (one decode, not one per pick)
-            for index, (sentence, source) in enumerate(self.parts.explain_all(facts[:count], reply.products)):
+            with turn.timer.stage("explain"):
+                written = self.parts.explain_all(facts[:count], reply.products)
+            for index, (sentence, source) in enumerate(written):
                 reply.products[index].explanation = sentence
                 reply.products[index].explanation_source = source
+            reply.trace = turn.timer.trace()
         finally:  # also when the caller stops reading: the transcript gets what was shown
             self._log_reply(turn.session_id, reply)
         yield reply
@@ -274,6 +281,7 @@ class ShoppingAssistant:
         elif not reply.reply:
             policy_like = request.intent not in ("other", "chitchat")
             reply.reply = answer.text if (answer is not None and policy_like and answer.text) else NOT_UNDERSTOOD
+        reply.trace = turn.timer.trace()
         self._finish(turn.session_id, state, reply)
         return reply
 

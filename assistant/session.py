@@ -51,3 +51,4 @@ class TurnContext:
     request: Any = None
     useful: bool | None = None  # set by a step that knows whether the turn helped
     relaxed: bool = False  # the category filter was dropped to find anything
+    timer: Any = None  # assistant.stage_timing.StageTimer of this turn (the query log's stage times)

@@ -30,6 +30,13 @@ class EscalationInfo(BaseModel):
     message: str = ""  # what the shopper is told happens next
 
 
+class TurnTrace(BaseModel):
+    """How the turn ran, for the query log (not part of ``to_json``): time per stage and the search query."""
+
+    stages_ms: dict[str, float] = Field(default_factory=dict)  # understand, retrieve, rerank, explain
+    search_query: str | None = None
+
+
 Route = Literal["products", "answer", "escalate", "refuse", "no_match", "compare", "product_question",
                 "recommend_shown", "clarify", "chitchat", "other"]
 
@@ -44,6 +51,7 @@ class Reply(BaseModel):
     escalation: EscalationInfo | None = None
     sources: list[str] = Field(default_factory=list)  # knowledge-base documents quoted
     final: bool = True  # False for the early streamed version (template explanations)
+    trace: TurnTrace = Field(default_factory=TurnTrace)  # stage timings for the query log
 
     def to_json(self) -> dict[str, Any]:
         return {

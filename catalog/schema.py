@@ -86,6 +86,17 @@ escalation_messages = Table(
     Column("ts", DateTime(timezone=True), nullable=False),
 )
 
+# the query log on PostgreSQL (assistant.turn_log; a JSONL file otherwise), revision 0003
+turn_log = Table(
+    "turn_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", DateTime(timezone=True), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # turn | event
+    Column("turn_id", String(32), index=True),
+    Column("session", String(64)),  # pseudonymised
+    Column("record", JSON, nullable=False),  # the whole log line
+)
+
 Index("ix_events_user_ts", events.c.user, events.c.ts)
 # one active (open or assigned) ticket per session: idempotent escalation across processes (revision 0002)
 _ACTIVE = text("status IN ('open', 'assigned')")

@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     agent_api_key: str = Field("dev-agent-key", description="API key required on customer-service agent endpoints.")
     redis_url: str | None = Field(None, description="redis://127.0.0.1:6379/0 to share rate limits across server processes.")
     rerank_candidates: int = Field(200, description="Candidates retrieved before re-ranking.")
+    # --- search (docs/search.md) ---------------------------------------------------------------------
+    encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch", description="Sentence encoder for ingest and queries: torch (sentence-transformers), onnx "
+        "(ONNX Runtime, same vectors) or onnx-int8 (quantised; its own vector collection). Training uses torch.")
+    search_reranker: bool = Field(True, description="Re-order hybrid candidates with the newest good learned "
+                                  "re-ranker under search_reranker_dir, when there is one.")
+    search_reranker_dir: Path | None = Field(None, description="Root of the re-ranker versions; default "
+                                             "<data_dir>/models/reranker (`shopassist train reranker --out`).")
     # --- trust boundaries (docs/RELIABILITY.md) ---------------------------------------------------
     mode: Literal["demo", "production"] = Field("demo", description="demo: a raw user_id in POST /sessions is "
                                                 "accepted (the demo's shopper picker). production: shopper identity "
@@ -55,6 +63,11 @@ class Settings(BaseSettings):
     llm_queue: int = Field(2, description="Requests allowed to wait for a free slot; more get the template at once.")
     llm_wait_s: float = Field(1.5, description="Longest wait for a slot (the deadline); then the template is used.")
     llm_timeout_s: float = Field(30.0, description="HTTP timeout for an openai:<model> / served LLM call.")
+    # --- the query log (docs/eval.md) ------------------------------------------------------------------
+    turn_log: bool = Field(True, description="Write one line per served turn and feedback event to "
+                           "<data_dir>/logs/turns.jsonl (the turn_log table on PostgreSQL).")
+    turn_log_max_bytes: int = Field(50_000_000, description="Rotate turns.jsonl when it would pass this size.")
+    turn_log_backups: int = Field(5, description="Rotated query-log files kept (turns.jsonl.1 is the newest).")
 
     @property
     def sql_url(self) -> str:

@@ -1,4 +1,4 @@
-"""CLI: ``shopassist eval intents|conversations|turns`` (registered by ui.cli).
+"""CLI: ``shopassist eval intents|conversations|turns|routing|injection|pii`` (registered by ui.cli).
 
 Both print a table and write RESULT.json. Heavy imports happen inside the commands.
 
@@ -159,3 +159,14 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         for text in result["false_alarms"][:20]:
             typer.echo(f"  FALSE ALARM {text!r}")
         _write(out, result)
+
+    @eval_app.command("pii")
+    def eval_pii(as_json: bool = typer.Option(False, "--json", help="Print the whole result as JSON.")) -> None:
+        """Redaction recall and false positives on the labelled set data/pii/labelled.jsonl."""
+        from eval.pii_eval import evaluate, print_report
+
+        result = evaluate()
+        if as_json:
+            typer.echo(json.dumps(result, indent=2))
+        else:
+            print_report(result, typer.echo)

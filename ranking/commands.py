@@ -11,8 +11,7 @@
     top-k products for a shopper (raw id; pseudonymised here) from the catalogue store.
 ``shopassist import-events --sequences FILE [--kind purchase]``
     bulk-load a sequence file into the event store (user ids pseudonymised on the way in).
-``shopassist eval recommend --items ITEMS --sequences SEQUENCES --model DIR --out RESULT.json``
-    leave-last-out, full-ranking evaluation of popularity, co-occurrence, bert-untrained, bert-encoder, bert.
+(``shopassist eval recommend`` is registered by eval/rec_commands.py: no package below eval imports it.)
 """
 from __future__ import annotations
 
@@ -135,30 +134,3 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         typer.echo(f"imported {report.events:,} events for {report.users:,} users; "
                    f"{report.skipped_rows} rows skipped" + (f" ({'; '.join(report.problems[:3])})"
                                                            if report.problems else ""))
-
-    @eval_app.command("recommend")
-    def eval_recommend_cmd(
-        items: Path = typer.Option(..., exists=True, dir_okay=False, help="ITEMS CSV: id and text columns"),
-        sequences: Path = typer.Option(..., exists=True, dir_okay=False, help="SEQUENCES CSV(.gz)"),
-        model: Path = typer.Option(..., exists=True, file_okay=False,
-                                   help="a checkpoint version folder, or a folder of versions (newest good)"),
-        out: Path = typer.Option(..., help="write RESULT.json here"),
-        items_map: str = typer.Option(None, help="ITEMS columns, e.g. id=item_id,text=title"),
-        sequences_map: str = typer.Option(None, help="SEQUENCES columns, e.g. user=user_id,items=item_ids"),
-        max_users: int = typer.Option(None, help="evaluate only the first N eligible users (quick runs)"),
-        threads: int = typer.Option(None, help="torch CPU threads"),
-    ) -> None:
-        """Leave-last-out, full-ranking evaluation (HR@10, NDCG@10, HR@50, MRR) of every system."""
-        from eval.rec_eval import evaluate_recommenders, format_table
-        from ranking.sequences import parse_mapping
-
-        result = evaluate_recommenders(items, sequences, model, parse_mapping(items_map), parse_mapping(sequences_map),
-                                       max_users=max_users, threads=threads or _settings().torch_threads,
-                                       echo=typer.echo)
-        typer.echo(format_table(result))
-        if result["unknown_item_ids"]["count"]:
-            typer.echo(f"unknown item ids: {result['unknown_item_ids']['count']:,} "
-                       f"(e.g. {', '.join(result['unknown_item_ids']['examples'][:5])})")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n")
-        typer.echo(f"wrote {out}")

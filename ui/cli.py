@@ -7,7 +7,7 @@ import importlib
 import typer
 
 COMMAND_MODULES = ("retrieval.commands", "eval.enrich_commands", "ranking.commands", "assistant.commands",
-                   "eval.commands", "ui.commands", "ui.ops_commands")
+                   "eval.commands", "eval.rec_commands", "eval.log_commands", "ui.commands", "ui.ops_commands")
 
 
 def build_app() -> typer.Typer:

@@ -1,4 +1,4 @@
-"""Operations commands: ``shopassist forget USER``, ``shopassist index rebuild|check``, ``shopassist eval pii``."""
+"""Operations commands: ``shopassist forget USER``, ``shopassist index rebuild|check`` (``eval pii`` is in eval/commands.py)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,6 @@ index_app = typer.Typer(help="Check or rebuild the search indexes from the store
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     app.command("forget")(forget)
     app.add_typer(index_app, name="index")
-    eval_app.command("pii")(eval_pii)
 
 
 def forget(user: str = typer.Argument(..., help="The shopper's raw id (as the shop knows them)."),
@@ -54,14 +53,3 @@ def index_rebuild(force: bool = typer.Option(True, help="Rebuild both indexes ev
 
     problems = repair_indexes(Settings(), force=force, progress=True)
     typer.echo("rebuilt: " + "; ".join(problems) if problems else "nothing to rebuild")
-
-
-def eval_pii(as_json: bool = typer.Option(False, "--json", help="Print the whole result as JSON.")) -> None:
-    """Redaction recall and false positives on the labelled set data/pii/labelled.jsonl."""
-    from eval.pii_eval import evaluate, print_report
-
-    result = evaluate()
-    if as_json:
-        typer.echo(json.dumps(result, indent=2))
-    else:
-        print_report(result, typer.echo)

@@ -127,6 +127,11 @@ def create_app(settings: Settings | None = None, backend: ShopBackend | None = N
 
         apply_thread_budget(settings)  # once per process, before any model loads; never per request
         backend = AssistantBackend(settings)
+    if settings.turn_log:  # the query log: every turn and event served (docs/eval.md)
+        from assistant.turn_log import TurnLog
+        from ui.turn_logging import LoggedBackend
+
+        backend = LoggedBackend(backend, TurnLog.from_settings(settings))
     limiter = limiter or build_rate_limiter(settings.redis_url)
 
     @asynccontextmanager
