@@ -2,14 +2,17 @@
 every turn served (API ``/chat``, ``/chat/stream`` and the Gradio page, which all go through the
 backend) and every feedback event is written to :class:`assistant.turn_log.TurnLog`.
 
-A failing log write is reported in the server log and never breaks a turn. A streamed turn is
-logged once, with the last reply the shopper saw, also when the client goes away mid-stream.
+A failing log write is reported in the server log and never breaks a turn. Writes run on one
+background thread, in order, so redaction and the file append never delay the shopper's answer;
+``close()`` waits for them. A streamed turn is logged once, with the last reply the shopper saw, also
+when the client goes away mid-stream.
 """
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from assistant.turn_log import TurnLog
@@ -22,15 +25,30 @@ class LoggedBackend:
 
     def __init__(self, inner: Any, turn_log: TurnLog) -> None:
         self.inner, self.turn_log = inner, turn_log
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shopassist-turn-log")
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
+    def _submit(self, write: Callable[[], Any]) -> None:
+        def run() -> None:
+            try:
+                write()
+            except Exception:  # noqa: BLE001 - the log is for evaluation; the shopper's turn comes first
+                log.warning("query log write failed", exc_info=True)
+        self._writer.submit(run)
+
     def _write_turn(self, reply: Any, session_id: str, user_id: str | None, message: str, started: float) -> None:
-        try:
-            self.turn_log.turn(reply, session_id, user_id, message, (time.perf_counter() - started) * 1000.0)
-        except Exception:  # noqa: BLE001 - the log is for evaluation; the shopper's turn comes first
-            log.warning("query log write failed", exc_info=True)
+        total_ms = (time.perf_counter() - started) * 1000.0
+        self._submit(lambda: self.turn_log.turn(reply, session_id, user_id, message, total_ms))
+
+    def flush(self) -> None:
+        """Wait until every write submitted so far is in the log."""
+        self._writer.submit(lambda: None).result()
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        self.inner.close()
 
     def respond(self, session_id: str, message: str, user_id: str | None = None) -> Any:
         started = time.perf_counter()
@@ -54,7 +72,4 @@ class LoggedBackend:
     def record_event(self, user_id: str, item_id: str, kind: str, session_id: str | None = None,
                      value: float | None = None) -> None:
         self.inner.record_event(user_id, item_id, kind, session_id=session_id, value=value)
-        try:
-            self.turn_log.event(user_id, session_id, item_id, kind, value)
-        except Exception:  # noqa: BLE001 - as above
-            log.warning("query log write failed", exc_info=True)
+        self._submit(lambda: self.turn_log.event(user_id, session_id, item_id, kind, value))

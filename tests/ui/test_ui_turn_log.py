@@ -6,7 +6,8 @@ from catalog.privacy import pseudonymise
 from ui_helpers import start_session
 
 
-def _lines(settings):
+def _lines(settings, client):
+    client.app.state.shop.backend.flush()  # writes run on the log's own thread
     path = settings.data_dir / "logs" / "turns.jsonl"
     return path.read_text(), [parse_line(line) for line in path.read_text().splitlines()]
 
@@ -19,7 +20,7 @@ def test_api_chat_and_events_write_valid_log_lines(client, settings):
     assert client.post("/api/v1/events", json=event, headers=headers).status_code == 202
     answer = client.post("/api/v1/chat/stream", json={**body, "message": "toy"}, headers=headers)
     assert answer.status_code == 200 and "event: done" in answer.text
-    text, records = _lines(settings)
+    text, records = _lines(settings, client)
     assert "alice" not in text and sid not in text  # pseudonyms and redacted text only
     turn, cart, streamed = records
     assert isinstance(turn, TurnRecord) and isinstance(cart, EventRecord) and isinstance(streamed, TurnRecord)
