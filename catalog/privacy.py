@@ -103,6 +103,11 @@ def _presidio() -> tuple[Any, Any]:
     return CreditCardRecognizer(), PhoneRecognizer(supported_regions=("GB", "IN", "US"))
 
 
+def warm() -> None:
+    """Build the recognizers now (a server does it at start-up, not in a shopper's first turn)."""
+    _presidio()
+
+
 def _card_digits_ok(text: str) -> bool:
     digits = re.sub(r"\D", "", text)
     return 13 <= len(digits) <= 19 and bool(_CARD_PREFIX.match(digits)) and luhn_valid(digits)

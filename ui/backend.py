@@ -151,8 +151,10 @@ class AssistantBackend:
         started = time.perf_counter()
         try:
             from assistant.agent import ShoppingAssistant
+            from catalog.privacy import warm as warm_redaction
 
             check_indexes(self.settings)  # a missing or corrupted index is rebuilt from the store, loudly
+            warm_redaction()
             assistant = ShoppingAssistant.from_settings(self.settings)
             parts = assistant.parts
             # The assistant loads lazily; touch each part now so the first shopper does not wait.
