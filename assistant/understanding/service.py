@@ -62,6 +62,11 @@ _PERSON_OR_PROBLEM = re.compile(r"\b(?:person|human|agent|someone|complain\w*|re
                                 r"password|account|charged|damaged|broken|late|missing|never arrived)\b")
 
 
+def request_shape(message: str) -> bool:
+    """Does the message open like a product request ("do you have ...", "a ...", "i need ...")?"""
+    return bool(_REQUEST_SHAPE.search((message or "").lower().replace("’", "'")))
+
+
 def product_request(message: str, has_product_words: bool, has_interest: bool = False) -> bool:
     """A plain shopping request ("i need a vanity light with clear glass", "a gaming laptop with an
     rtx card", "my niece loves unicorns, any ideas?") whatever the intent classifier

@@ -121,7 +121,7 @@ class DialogueState(BaseModel):
 
 
 def _is_new_topic(state: DialogueState, request: Any) -> bool:
-    if "reset" in request.cues:
+    if "reset" in request.cues or "new_topic" in request.cues:  # "new_topic": another kind of product
         return True
     if request.intent != "search" or not state.has_topic():
         return request.intent == "search"

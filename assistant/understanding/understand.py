@@ -31,7 +31,7 @@ from assistant.understanding.intents import SERVICE_INTENTS, SHOPPING_INTENTS, I
 from assistant.understanding.llm_reader import ask_llm
 from assistant.understanding.slots import Extraction, Slots, extract, rewrite_query
 from assistant.understanding.focus import request_focus
-from assistant.understanding.service import ACTION_INTENTS, policy_intent, product_request
+from assistant.understanding.service import ACTION_INTENTS, policy_intent, product_request, request_shape
 from assistant.understanding.state import DialogueState
 from assistant.understanding.vocabulary import Vocabulary
 
@@ -56,7 +56,7 @@ class Request(BaseModel):
         confidence: 0..1, how sure understanding is of ``intent``.
         source: "rules" (rules decided), "classifier" (the classifier's guess stood), "llm" (the LLM
             resolved it), "fallback" (the LLM was asked but failed; the rules result was kept).
-        cues: state cues: cheaper, pricier, more, other_brand, reset, compare.
+        cues: state cues: cheaper, pricier, more, other_brand, reset, compare, new_topic.
         refs: 1-based positions in the last shown list (-1 = the last one).
         message: the original text.
         llm_error: why the LLM answer was rejected, when ``source == "fallback"``.
@@ -153,7 +153,10 @@ class Understander:
             intent, confidence, source = (prediction.intent, max(prediction.confidence, 0.8), "classifier") \
                 if specific else (policy, 0.95, "rules")
         else:
-            intent, confidence, source = _decide(message, extraction, prediction, state, self.vocab)
+            new_kind = state.has_topic() and _names_new_kind(message, extraction, state)
+            intent, confidence, source = _decide(message, extraction, prediction, state, self.vocab, new_kind)
+            if new_kind and intent == "search":
+                extraction.cues.append("new_topic")
             misread = intent not in SHOPPING_INTENTS or (intent in ("compare", "product_question") and not state.has_topic()
                                                          and not extraction.refs)
             small_talk = intent == "chitchat" and confidence >= 0.5  # "thanks, that is all"
@@ -169,8 +172,26 @@ class Understander:
                        source=source, cues=extraction.cues, refs=extraction.refs, message=message)
 
 
+_POINTS_BACK = re.compile(r"\b(?:one|ones|it|them|those|these|that|this|same|also|too|instead)\b")
+
+
+def _names_new_kind(message: str, ex: Extraction, state: DialogueState) -> bool:
+    """A request for another kind of product in the middle of a topic ("do you have any lego star
+    wars sets?" while looking at dinosaurs) starts a new topic instead of refining the old one. It
+    needs the shape of a request, a kind other than the brands it names, no word that points back at
+    the topic ("a wooden one"), and nothing in common with the topic's nouns."""
+    if ex.refs or not request_shape(message) or _POINTS_BACK.search(message.lower()):
+        return False
+    focus = request_focus(message)
+    if not focus.kind or focus.from_interest:
+        return False
+    brand_words = {w for b in ex.slots.brands for w in b.lower().split()}
+    own = [w for w in focus.must if w not in brand_words]
+    return bool(own) and not set(own) & set(state.focus_must)
+
+
 def _decide(message: str, ex: Extraction, pred: IntentPrediction, state: DialogueState,
-            vocab: Vocabulary) -> tuple[str, float, Source]:
+            vocab: Vocabulary, new_kind: bool = False) -> tuple[str, float, Source]:
     """Reconcile the classifier with the extracted slots and the state: (intent, confidence, source)."""
     slots, cues, low = ex.slots, set(ex.cues), message.lower()
     product = slots.has_product_signal()
@@ -200,7 +221,7 @@ def _decide(message: str, ex: Extraction, pred: IntentPrediction, state: Dialogu
     if intent in ("search", "refine"):
         new_category = bool(slots.category and state.slots.category
                             and not vocab.narrower_or_same(slots.category, state.slots.category))
-        if not has_topic or new_category or "reset" in cues:
+        if not has_topic or new_category or "reset" in cues or (new_kind and not modifier):
             return "search", max(confidence, 0.8 if product else confidence), "rules"
         return "refine", max(confidence, 0.8), "rules"
     if intent == "product_question" and not has_topic and product and not ex.refs:

@@ -85,3 +85,21 @@ def test_two_sessions_do_not_share_state(understander):
     b = apply(b, understander.understand("gold rings", b))
     assert (a.slots.category, b.slots.category) == ("sneakers", "rings")
     assert a.slots.colour == "red" and b.slots.colour == "gold"
+
+
+def test_a_new_kind_mid_topic_starts_a_new_search(understander):
+    state, _ = run(understander, ["dinosaur toys for my nephew"])
+    state = state.model_copy(update={"focus_must": ["dinosaur"], "focus_label": "dinosaurs"})
+    for message in ("do you have any lego star wars sets?", "a kindle e-reader"):
+        request = understander.understand(message, state)
+        assert request.intent == "search", message
+        assert "dinosaur" not in " ".join(apply(state, request).slots.keywords), message
+    # a word pointing back at the topic or a cue keeps refining it
+    for message in ("a wooden one", "something cheaper", "in blue"):
+        assert understander.understand(message, state).intent == "refine", message
+    # a kind sharing the topic's noun is not another kind
+    from assistant.understanding.slots import extract
+    from assistant.understanding.understand import _names_new_kind
+
+    assert not _names_new_kind("a dinosaur that roars", extract("a dinosaur that roars"), state)
+    assert _names_new_kind("a kindle e-reader", extract("a kindle e-reader"), state)
