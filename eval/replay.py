@@ -154,8 +154,13 @@ def prepare(config: ReplayConfig, settings: Any, header: LogHeader | None, work:
     if not config.ranker:
         extra["ranker"] = False
     page_size = config.page_size or (10 if header is not None and header.source == "judgments" else 5)
-    return ShoppingAssistant.from_settings(run_settings, store=store, search=search, page_size=page_size,
-                                           llm_explanations=config.explanations, **extra)
+    assistant = ShoppingAssistant.from_settings(run_settings, store=store, search=search, page_size=page_size,
+                                                llm_explanations=config.explanations, **extra)
+    for name in ("understander", "ranker", "kinds", "explainer"):  # load now, as the server's warm-up does,
+        getattr(assistant.parts, name)                              # so no turn's latency includes loading
+    if assistant.parts.llm is not None:
+        assistant.parts.llm.chat_model  # noqa: B018 - loads the model file once
+    return assistant
 
 
 def run_log(assistant: Any, records: list[Any], progress: Callable[[int], None] | None = None) -> dict[str, Any]:

@@ -171,8 +171,9 @@ def _replay(task: dict[str, Any], work: Path, echo: Callable[[str], None]) -> di
         systems[name] = {k: v for k, v in quality.items() if isinstance(v, dict)}
         rows = list(read_turns(folder).values())
         primary = "judged_ndcg@10" if quality.get("judged_turns") else "hr@5"
+        judged = primary.startswith("judged_")  # a failed turn scores 0
         per_item[name] = [r["metrics"].get(primary.removeprefix("judged_"), 0.0) for r in rows
-                          if r.get("judgments") or r.get("outcomes")]  # a failed turn scores 0
+                          if (bool(r.get("judgments")) if judged else (not r.get("judgments") and r.get("outcomes")))]
         latency[f"{task['name']}/{name}"] = {s: [r["stages_ms"][s] for r in rows if s in r["stages_ms"]]
                                             for s in ("understand", "retrieve", "rerank", "explain")}
         items = result["exposure"].get("catalog_items")
@@ -209,6 +210,8 @@ def winner_line(task: dict[str, Any]) -> str:
         return f"- **{task['task']}**: {best} {primary} {value:.4f} (one system)"
     second = ranked[1]
     other = systems[second][primary]["mean"] or 0.0
+    if value == other:
+        return f"- **{task['task']}**: tie on {primary} ({best} = {second} = {value:.4f})"
     line = (f"- **{task['task']}**: **{best}** wins {primary} {value:.4f} vs {second} {other:.4f} "
             f"({value - other:+.4f}, {(value - other) / other * 100 if other else float('inf'):+.1f} %)")
     per = task.get("per_item") or {}
@@ -243,7 +246,7 @@ def _markdown(title: str, tasks: list[dict[str, Any]], headline: list[str], figu
             lines.append("")
         details = task.get("details") or {}
         for name, row in details.items():
-            if isinstance(row, dict) and "stages" in row:
+            if name != "compare" and isinstance(row, dict) and "stages" in row:
                 stages = ", ".join(f"{s} p50 {v['p50_ms']} / p95 {v['p95_ms']} / p99 {v['p99_ms']} ms"
                                    for s, v in row["stages"].items())
                 lines += [f"- {name}: {row['turns']} turns, {row['failed']} failed; {stages}",
@@ -252,7 +255,7 @@ def _markdown(title: str, tasks: list[dict[str, Any]], headline: list[str], figu
         if "compare" in details:
             for key, row in details["compare"]["quality"].items():
                 lines.append(f"- {key}: {row['diff']:+.4f} [{row['low']:+.4f}, {row['high']:+.4f}] ({row['pairs']} pairs)")
-        other = {k: v for k, v in details.items() if not (isinstance(v, dict) and ("stages" in v or "quality" in v))}
+        other = {k: v for k, v in details.items() if not (isinstance(v, dict) and "stages" in v)}
         if other:
             lines += ["", "```", json.dumps(other, default=str)[:1500], "```"]
         lines.append("")

@@ -102,3 +102,16 @@ def test_compare_pairs_turns(tmp_path):
     assert diff["quality"]["ndcg@5"]["diff"] == pytest.approx((1 / math.log2(3) - 1.0) / 2, abs=1e-5)
     assert diff["quality"]["ndcg@5"]["pairs"] == 2
     assert diff["changed_most"][0]["turn_id"] == "t1"
+
+
+def test_winner_line_hand_computed():
+    from eval.report import winner_line
+
+    task = {"task": "t", "primary": "ndcg@10",
+            "systems": {"a": {"ndcg@10": {"mean": 0.5}}, "b": {"ndcg@10": {"mean": 0.4}}},
+            "per_item": {"a": [1.0, 0.0], "b": [0.8, 0.0]}}
+    line = winner_line(task)
+    assert line.startswith("- **t**: **a** wins ndcg@10 0.5000 vs b 0.4000 (+0.1000, +25.0 %)")
+    assert "over 2 items" in line
+    task["systems"]["b"]["ndcg@10"]["mean"] = 0.5
+    assert "tie" in winner_line(task)
