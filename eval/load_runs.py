@@ -73,13 +73,13 @@ def _fresh_database(admin_url: str, name: str) -> str:
     return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
-def _serve_env(base: dict, threads: int) -> dict:
-    return {**base, "SHOPASSIST_TORCH_THREADS": str(threads), "SHOPASSIST_LLM_THREADS": str(threads),
-            "OMP_NUM_THREADS": str(threads)}
+def _serve_env(base: dict, torch_threads: int, llm_threads: int) -> dict:
+    return {**base, "SHOPASSIST_TORCH_THREADS": str(torch_threads), "SHOPASSIST_LLM_THREADS": str(llm_threads)}
 
 
 def run_setup(setup: str, sessions: int, seconds: float, think_s: float, data_dir: Path, logs: Path, postgres: str,
-              chroma_port: int, redis: str, port: int) -> dict:
+              chroma_port: int, redis: str, port: int, threads: tuple[int, int] = (1, 1)) -> dict:
+    """One load run; ``threads`` = (torch, llama.cpp) threads of each app process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SHOPASSIST_DATA_DIR": str(data_dir)}
     shopassist = str(BIN / "shopassist")
     logs.mkdir(parents=True, exist_ok=True)
@@ -89,7 +89,7 @@ def run_setup(setup: str, sessions: int, seconds: float, think_s: float, data_di
             if not (data_dir / "shopassist.db").exists():
                 subprocess.run([shopassist, "demo", "--no-serve"], env=env, cwd=ROOT, check=True)
             urls = [f"http://127.0.0.1:{port}"]
-            servers = [_start("serve", [shopassist, "serve", "--port", str(port)], _serve_env(env, 2), logs, stack)]
+            servers = [_start("serve", [shopassist, "serve", "--port", str(port)], _serve_env(env, *threads), logs, stack)]
         else:
             database = _fresh_database(postgres, "shopassist_load")
             chroma_dir = data_dir / "chroma-server"
@@ -101,14 +101,14 @@ def run_setup(setup: str, sessions: int, seconds: float, think_s: float, data_di
             print("ingesting the demo catalog into PostgreSQL + the Chroma server ...", flush=True)
             subprocess.run([shopassist, "demo", "--no-serve"], env=env, cwd=ROOT, check=True)
             urls = [f"http://127.0.0.1:{port + i}" for i in range(2)]
-            servers = [_start(f"serve-{i}", [shopassist, "serve", "--port", str(port + i)], _serve_env(env, 1),
+            servers = [_start(f"serve-{i}", [shopassist, "serve", "--port", str(port + i)], _serve_env(env, *threads),
                               logs, stack) for i in range(2)]
         for url, server in zip(urls, servers):
             _wait(url, server, 900)
         print(f"{len(urls)} server(s) ready; {sessions} sessions for {seconds:.0f} s ...", flush=True)
         report = run(urls, sessions, seconds, os.environ.get("SHOPASSIST_AGENT_API_KEY", "dev-agent-key"),
                      database, think_s=think_s)
-    report["setup"], report["think_s"] = setup, think_s
+    report.update(setup=setup, think_s=think_s, torch_threads=threads[0], llm_threads=threads[1])
     report["load_average_after"] = os.getloadavg()
     return report
 
@@ -119,6 +119,9 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--think", type=float, default=2.0, help="mean seconds a shopper waits between turns")
+    parser.add_argument("--torch-threads", type=int, default=1, help="per app process")
+    parser.add_argument("--llm-threads", type=int, default=1, help="per app process (one core stays free for "
+                        "retrieval and re-ranking while the LLM writes)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="default: var (sqlite, the demo folder) or var/load-scaleout")
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
@@ -130,7 +133,8 @@ def main() -> None:
     args = parser.parse_args()
     data_dir = args.data_dir or (Path("var") if args.setup == "sqlite" else Path("var/load-scaleout"))
     report = run_setup(args.setup, args.sessions, args.seconds, args.think, data_dir, args.out.parent / f"logs-{args.setup}",
-                       args.postgres, args.chroma_port, args.redis, args.port)
+                       args.postgres, args.chroma_port, args.redis, args.port,
+                       (args.torch_threads, args.llm_threads))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
