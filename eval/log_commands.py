@@ -33,6 +33,8 @@ def make_log(
     history: int = typer.Option(20, help="Sequences: history events per user (the newest)."),
     exclude_trained: Path = typer.Option(None, exists=True, file_okay=False,
                                          help="Sequences: drop the users this ranker checkpoint trained/validated on."),
+    test_split: bool = typer.Option(False, help="Sequences: only the users `train ranker`'s split holds out "
+                                    "(seed 42, 15 %)."),
     limit: int = typer.Option(None, help="At most N turns."),
 ) -> None:
     """Convert judgments or behaviour sequences into a query log that `eval replay` reads."""
@@ -43,7 +45,7 @@ def make_log(
         done = judgment_log(judgments, catalog, out, parse_mapping(catalog_map) or None, limit)
     elif sequences is not None and items is not None and judgments is None:
         done = sequence_log(sequences, items, out, parse_mapping(items_map) or None,
-                            parse_mapping(sequences_map) or None, limit, history, exclude_trained)
+                            parse_mapping(sequences_map) or None, limit, history, exclude_trained, test_split)
     else:
         raise typer.BadParameter("pass --judgments and --catalog, or --sequences and --items")
     typer.echo(json.dumps(done))

@@ -8,7 +8,10 @@
   history (at most ``history`` items) as ``purchase`` events, then the request "anything you'd
   recommend for me?", then the next item as the ``purchase`` that followed (``turn_id`` set, no
   position: the log never showed it). ``exclude_trained`` drops the users a ranker checkpoint was
-  trained or validated on (``split.json`` digests), so the replay measures unseen shoppers.
+  trained or validated on (``split.json`` digests); ``test_split`` keeps only the users that
+  ``ranking.sequences.split_users`` (seed 42, 15 % test — the split ``train ranker`` uses) holds out,
+  for a checkpoint whose split.json has no digests (the shipped demo one). Either way the replay
+  measures shoppers the ranker never saw.
 
 Timestamps are synthetic (one second apart, from 2026-01-01) and raw data-set user ids are
 pseudonymised with a fixed key: the logs hold no raw ids. Each converter is deterministic.
@@ -68,9 +71,9 @@ def judgment_log(judgments: Path, catalog: Path, out: Path, catalog_map: dict[st
 
 def sequence_log(sequences: Path, items: Path, out: Path, items_map: dict[str, str] | None = None,
                  sequences_map: dict[str, str] | None = None, limit: int | None = None, history: int = 20,
-                 exclude_trained: Path | None = None) -> dict[str, Any]:
+                 exclude_trained: Path | None = None, test_split: bool = False) -> dict[str, Any]:
     """Write a log of one recommendation turn per user (file order; the first ``limit`` kept users)."""
-    from ranking.sequences import load_dataset, user_digest
+    from ranking.sequences import load_dataset, split_users, user_digest
 
     data = load_dataset(items, sequences, items_map, sequences_map)
     seen: set[str] = set()
@@ -78,13 +81,14 @@ def sequence_log(sequences: Path, items: Path, out: Path, items_map: dict[str, s
         from ranking.checkpoint import Checkpoint
 
         seen = set(Checkpoint.load(exclude_trained).split_digests())
+    keep = set(split_users(data.users).test) if test_split else None
     clock = _Clock()
     records: list[Any] = [LogHeader(ts=clock(), source="sequences", catalog=str(items), catalog_map=items_map or None,
                                     note=f"from {sequences}; next item = the purchase after the history")]
     turns = skipped = 0
     for raw in data.users:
         sequence = data.sequences[raw]
-        if len(sequence) < 2 or user_digest(raw) in seen:
+        if len(sequence) < 2 or user_digest(raw) in seen or (keep is not None and raw not in keep):
             skipped += 1
             continue
         if limit is not None and turns >= limit:

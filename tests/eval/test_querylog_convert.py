@@ -34,3 +34,12 @@ def test_sequences_history_then_turn_then_purchase(tmp_path):
     assert first_history.item_id == "I2"  # history=1 keeps the newest history item of I1 I2
     assert isinstance(outcome, EventRecord) and outcome.item_id == "I3" and outcome.turn_id == turn.turn_id
     assert turn.user.startswith("u_") and "RAWUSER" not in out.read_text()
+
+
+def test_sequences_test_split_keeps_only_held_out_users(tmp_path):
+    from ranking.sequences import split_users
+
+    out = tmp_path / "log.jsonl"
+    done = sequence_log(FIX / "sequences.csv", FIX / "items.csv", out, test_split=True)
+    held_out = split_users(["RAWUSER1", "RAWUSER3"]).test  # round(2 * 0.15) = 0 users
+    assert done["turns"] == len(held_out) == 0

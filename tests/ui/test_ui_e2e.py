@@ -200,3 +200,12 @@ def test_shopper_journey_in_a_real_browser(server, browser, tmp_path):
         messages = [r.content for r in conn.execute(select(schema.escalation_messages.c.content))]
     assert "add_to_cart" in kinds and ticket in tickets and answer in messages
     assert "server stopping" in log_path.read_text()
+    # 9. the query log the real server wrote (docs/eval.md): both turns through the Gradio page, the cart event
+    from assistant.turn_log import EventRecord, TurnRecord, read_log
+
+    records = read_log(data_dir / "logs" / "turns.jsonl")  # every line validates against the schema
+    turns = [r for r in records if isinstance(r, TurnRecord)]
+    carts = [r for r in records if isinstance(r, EventRecord) and r.event == "add_to_cart"]
+    assert len(turns) >= 2 and all(t.message == QUERY for t in turns[:2]) and carts
+    assert turns[0].shown and {"understand", "retrieve"} <= set(turns[0].stages_ms)
+    assert carts[0].turn_id == turns[0].turn_id and carts[0].position == len(first)
