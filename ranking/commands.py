@@ -30,8 +30,9 @@ def _settings():
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     """Add this package's commands to the CLI."""
-    train_app = typer.Typer(help="Train models.", no_args_is_help=True)
-    app.add_typer(train_app, name="train")
+    from retrieval.commands import sub_app
+
+    train_app = sub_app(app, "train", "Train models.")  # shared with `train reranker`
 
     @train_app.command("ranker")
     def train_ranker_cmd(

@@ -1,4 +1,4 @@
-"""CLI: ingest, search and the offline search evaluation."""
+"""CLI: ingest, search and ``train reranker`` (the search evaluation is ``eval.search_commands``)."""
 from __future__ import annotations
 
 import json
@@ -11,7 +11,17 @@ import typer
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     app.command("ingest")(ingest)
     app.command("search")(search)
-    eval_app.command("search")(eval_search)
+    sub_app(app, "train", "Train models.").command("reranker")(train_reranker)
+
+
+def sub_app(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
+    """The sub-command group ``name`` of ``app``, created on first use (packages share ``train``)."""
+    for group in app.registered_groups:
+        if group.name == name:
+            return group.typer_instance
+    group = typer.Typer(help=help_text, no_args_is_help=True)
+    app.add_typer(group, name=name)
+    return group
 
 
 def ingest(path: Path = typer.Argument(..., help="Catalog file: CSV/TSV/JSONL/Parquet, optionally .gz."),
@@ -68,44 +78,46 @@ def search(query: str = typer.Argument(..., help="What to look for."),
         typer.echo("no products match; try fewer filters or other words")
 
 
-def eval_search(catalog: Path = typer.Option(..., help="Catalog file the loaders accept."),
-                judgments: Path = typer.Option(..., help="CSV(.gz) with query_id,query,item_id,relevance."),
-                catalog_map: Optional[str] = typer.Option(None, help="Column mapping, e.g. id=product_uid,title=product_title"),
-                out: Path = typer.Option(Path("results/search.json"), help="Where to write RESULT.json."),
-                relevant_threshold: float = typer.Option(2.5, help="Relevance counted as a hit for Recall/MRR."),
-                cache_dir: Path = typer.Option(Path("var/eval-cache"), help="Indexes cached by catalog hash."),
-                max_queries: Optional[int] = typer.Option(None, help="Evaluate only the first N queries.")) -> None:
-    """Evaluate bm25, dense and hybrid search on graded judgments; prints a table, writes JSON."""
+def train_reranker(catalog: Path = typer.Option(..., help="Catalog file the loaders accept."),
+                   judgments: Path = typer.Option(..., help="CSV(.gz) with query_id,query,item_id,relevance."),
+                   catalog_map: Optional[str] = typer.Option(None, "--map", help="Column mapping, e.g. id=sku,title=name"),
+                   out: Optional[Path] = typer.Option(None, help="Root of the versioned models "
+                                                      "(default <data_dir>/models/reranker)."),
+                   depth: int = typer.Option(100, help="Fused candidates re-ranked per query."),
+                   folds: int = typer.Option(5, help="Query-level cross-validation folds."),
+                   rounds: int = typer.Option(300, help="Boosting rounds."),
+                   threads: int = typer.Option(2, help="LightGBM threads."),
+                   cache_dir: Path = typer.Option(Path("var/eval-cache"), help="Indexes cached by catalog hash "
+                                                  "(shared with `eval search`).")) -> None:
+    """Train the LightGBM LambdaMART re-ranker over the hybrid candidates of the judged queries;
+    prints query-level cross-validated NDCG@10 and writes a new version under OUT."""
     from catalog.loaders import LoaderError, parse_mapping
     from catalog.settings import Settings
-    from eval.search_eval import evaluate, load_judgments, open_cached_search, print_table
-    from retrieval.embedder import Embedder
+    from retrieval.catalog_cache import cached_candidates, file_hash, open_cached_search
+    from retrieval.encoders import make_embedder
+    from retrieval.judgments import load_judgments
+    from retrieval.rerank_train import build_dataset, train
     from retrieval.search import FusionConfig
 
+    settings = Settings()
     try:
         mapping = parse_mapping(catalog_map)
         judged = load_judgments(judgments)
+        embedder = make_embedder(settings)
+        search, items, _ = open_cached_search(catalog, mapping, cache_dir, embedder, FusionConfig())
     except LoaderError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(2)
-    if max_queries:
-        keep = list(judged.queries)[:max_queries]
-        judged.queries = {q: judged.queries[q] for q in keep}
-    settings = Settings()
-    embedder = Embedder(settings.embedding_model, threads=settings.torch_threads)
-    try:
-        engine, items, build_s = open_cached_search(catalog, mapping, cache_dir, embedder, FusionConfig())
-    except LoaderError as exc:
-        typer.secho(f"error: {exc}", fg="red", err=True)
-        raise typer.Exit(2)
-    import time
-
-    started = time.perf_counter()
-    metrics = evaluate(engine, judged, relevant_threshold)
-    result = {"systems": metrics, "queries": len(judged.queries), "items": items,
-              "seconds": {"index": round(build_s, 1), "evaluate": round(time.perf_counter() - started, 1)},
-              "relevant_threshold": relevant_threshold}
-    print_table(metrics, typer.echo)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    typer.echo(f"{len(judged.queries)} queries over {items} items; wrote {out}")
+    folder = cache_dir / file_hash(catalog, mapping)
+    candidates = cached_candidates(search, judged.queries, folder)
+    products = {p.id: p for p in search.store.iter_products()}
+    data = build_dataset(judged.queries, judged.gains, candidates, products, search.lexical, depth)
+    about = {"catalog": str(catalog), "judgments": str(judgments), "items": items, "encoder": embedder.name,
+             "fusion": search.fusion.__dict__}
+    version = train(data, out or settings.data_dir / "models" / "reranker", depth, folds, threads, rounds,
+                    about, typer.echo)
+    meta = json.loads((version / "meta.json").read_text())
+    cv = meta["cv"]
+    typer.echo(f"cross-validated NDCG@10 over {cv['queries']} queries: hybrid {cv['hybrid_ndcg@10']:.4f} -> "
+               f"rerank {cv['ndcg@10']:.4f} ({'good' if meta['good'] else 'NOT better: search will not use it'}); "
+               f"trained in {meta['train_seconds']} s; wrote {version}")

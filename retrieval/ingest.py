@@ -42,6 +42,7 @@ from catalog.records import Product
 from catalog.settings import Settings
 from catalog.store import Store, UpsertStats
 from retrieval.embedder import Embedder
+from retrieval.encoders import make_embedder
 from retrieval.lexical_index import LexicalIndex
 from retrieval.lexical_index import verify as verify_bm25
 from retrieval.vector_index import VectorIndex, open_client
@@ -137,7 +138,7 @@ def ingest_products(store: Store, vectors: VectorIndex, embedder: Embedder, prod
             if enrich is not None:
                 chunk = enrich(chunk, matrix)
             stats += store.upsert_products(chunk, hashes)
-            vectors.upsert([p.id for p in chunk], matrix, [hashes[p.id] for p in chunk])
+            vectors.upsert([p.id for p in chunk], matrix, [hashes[p.id] for p in chunk], chunk)
             report.embedded += len(chunk)
             bar.update(len(chunk))
     report.added, report.updated = stats.added, stats.updated
@@ -167,7 +168,7 @@ def sync_indexes(store: Store, vectors: VectorIndex, embedder: Embedder, bm25_fo
             products = store.get_products(ids)
             ids = [i for i in ids if i in products]
             matrix = embedder.encode([products[i].search_text() for i in ids], batch_size=128)
-            vectors.upsert(ids, matrix, [stored[i] for i in ids])
+            vectors.upsert(ids, matrix, [stored[i] for i in ids], [products[i] for i in ids])
             report.embedded += len(ids)
             bar.update(len(ids))
     fingerprint = store.fingerprint(stored)
@@ -181,9 +182,11 @@ def collection_name(settings: Settings) -> str:
     (the same name as ``IndexPaths.collection(Embedder(...))``)."""
     from retrieval.embedder import default_model_path
 
+    from retrieval.embedder import model_name
+    from retrieval.encoders import collection_suffix
+
     path = Path(settings.embedding_model) if settings.embedding_model else default_model_path()
-    size = sum(w.stat().st_size for w in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")))
-    return f"products-{path.name}-{size}"[:60]
+    return f"products-{model_name(path)}{collection_suffix(settings)}"[:60]
 
 
 def index_problems(settings: Settings, store: Store | None = None) -> list[str]:
@@ -243,7 +246,7 @@ def repair_indexes(settings: Settings, force: bool = False, progress: bool = Fal
         if force:
             shutil.rmtree(paths.bm25, ignore_errors=True)
         if any(not p.startswith("BM25") for p in problems):
-            embedder = embedder or Embedder(settings.embedding_model, threads=settings.torch_threads)
+            embedder = embedder or make_embedder(settings)
             vectors = VectorIndex(open_client(paths.chroma, settings.chroma_url), paths.collection(embedder), embedder)
             sync_indexes(store, vectors, embedder, paths.bm25, progress=progress)
         else:  # only BM25: no model needed
@@ -255,7 +258,7 @@ def repair_indexes(settings: Settings, force: bool = False, progress: bool = Fal
 def delete_products(settings: Settings, ids: list[str], embedder: Embedder | None = None) -> int:
     """Delete products from the store, then reconcile the indexes."""
     store = Store.from_settings(settings)
-    embedder = embedder or Embedder(settings.embedding_model, threads=settings.torch_threads)
+    embedder = embedder or make_embedder(settings)
     paths = IndexPaths.for_settings(settings)
     vectors = VectorIndex(open_client(paths.chroma, settings.chroma_url), paths.collection(embedder), embedder)
     with ingest_lock(settings.data_dir, store):
@@ -272,7 +275,7 @@ def ingest_file(settings: Settings, path: str | Path, mapping: Mapping | None = 
     """
     loaded = load_products(path, mapping)
     store = Store.from_settings(settings)
-    embedder = embedder or Embedder(settings.embedding_model, threads=settings.torch_threads)
+    embedder = embedder or make_embedder(settings)
     paths = IndexPaths.for_settings(settings)
     vectors = VectorIndex(open_client(paths.chroma, settings.chroma_url), paths.collection(embedder), embedder)
     enricher = make_enricher(embedder) if enrich else None

@@ -7,7 +7,7 @@ Product search needs it: model numbers, brands and sizes are lexical. The title 
 On disk (``<data_dir>/bm25/``)::
 
     meta.json            the one pointer: {"current": "v-<time>-<rand>", "fingerprint": ..., "format": 2}
-    v-<time>-<rand>/     one complete index: bm25/ (bm25s files) and ids.json
+    v-<time>-<rand>/     one complete index: bm25/ (bm25s files), ids.json, facets.json (filter values)
 
 :meth:`LexicalIndex.save` writes a new version folder completely (fsynced), then switches the
 pointer with one ``os.replace`` (atomic on POSIX): a reader sees the old index or the new one, never
@@ -24,7 +24,10 @@ import shutil
 import time
 from pathlib import Path
 
+import numpy as np
+
 from catalog.records import Product
+from retrieval.facets import Facets
 
 TOKEN_PATTERN = r"(?u)\b\w+\b"
 
@@ -38,10 +41,11 @@ def document_text(product: Product) -> str:
 class LexicalIndex:
     """BM25 over products; ``search`` returns (id, score) best first."""
 
-    def __init__(self, ids: list[str], retriever, fingerprint: str):
+    def __init__(self, ids: list[str], retriever, fingerprint: str, facets: Facets | None = None):
         self.ids = ids
         self.retriever = retriever
         self.fingerprint = fingerprint
+        self.facets = facets  # filter values per document (None: an index saved before facets existed)
         self._stemmer = _stemmer()
 
     @classmethod
@@ -54,12 +58,13 @@ class LexicalIndex:
             tokens = bm25s.tokenize([document_text(p) for p in products], token_pattern=TOKEN_PATTERN,
                                     stopwords="en", stemmer=_stemmer(), show_progress=False)
             retriever.index(tokens, show_progress=False)
-        return cls(ids, retriever, fingerprint)
+        return cls(ids, retriever, fingerprint, Facets.build(products))
 
-    def search(self, query: str, n: int) -> list[tuple[str, float]]:
+    def search(self, query: str, n: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """The ``n`` best (id, score); with ``mask`` (bool per document) only masked documents score."""
         import bm25s
 
-        n = min(n, len(self.ids))
+        n = min(n, len(self.ids) if mask is None else int(mask.sum()))
         if n == 0 or not query.strip():
             return []
         tokens = bm25s.tokenize([query], token_pattern=TOKEN_PATTERN, stopwords="en", stemmer=self._stemmer,
@@ -67,8 +72,17 @@ class LexicalIndex:
         known = [[t for t in tokens[0] if t in self.retriever.vocab_dict]]
         if not known[0]:
             return []
-        docs, scores = self.retriever.retrieve(known, k=n, show_progress=False, n_threads=1)
+        weights = None if mask is None else mask.astype(np.float32)
+        docs, scores = self.retriever.retrieve(known, k=n, show_progress=False, n_threads=1, weight_mask=weights)
         return [(self.ids[d], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+    def document_frequencies(self, stems) -> list[int] | None:
+        """How many products contain each (stemmed) term; None for an empty index."""
+        if not self.ids:
+            return None
+        indptr = self.retriever.scores["indptr"]  # bm25s keeps one column of the score matrix per term
+        vocab = self.retriever.vocab_dict
+        return [int(indptr[vocab[s] + 1] - indptr[vocab[s]]) if s in vocab else 0 for s in stems]
 
     def save(self, folder: Path) -> None:
         """Write a new version folder under ``folder``, then switch the pointer ``meta.json`` atomically."""
@@ -83,6 +97,8 @@ class LexicalIndex:
         if self.ids:
             self.retriever.save(str(target / "bm25"), show_progress=False)
         _write_durably(target / "ids.json", json.dumps(self.ids))
+        if self.facets is not None:
+            self.facets.save(target / "facets.json")
         for path in target.rglob("*"):
             if path.is_file():
                 _fsync(path)
@@ -114,7 +130,10 @@ class LexicalIndex:
             else:  # format 1 (before the pointer): ids inside meta.json, bm25/ beside it
                 base, ids = folder, meta["ids"]
             retriever = bm25s.BM25.load(str(base / "bm25"), show_progress=False) if ids else bm25s.BM25()
-            return cls(ids, retriever, meta["fingerprint"])
+            facets = Facets.load(base / "facets.json") if (base / "facets.json").is_file() else None
+            if facets is not None and len(facets) != len(ids):
+                raise ValueError(f"{len(facets)} facet rows for {len(ids)} ids")
+            return cls(ids, retriever, meta["fingerprint"], facets)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CorruptIndex(f"the BM25 index in {folder} is unreadable ({type(exc).__name__}: {exc}); "
                                "rebuild it from the store with `shopassist index rebuild`") from exc

@@ -6,15 +6,21 @@ One obvious call::
     hits = search.search("red running shoes", filters=SearchFilters(price_max=80, currency="USD"), k=10)
     hits[0].product.title, hits[0].scores   # {'bm25': 7.1, 'dense': 0.62, 'hybrid': 0.031}
 
-Fusion (``retrieval.fusion``) is tuned on Home Depot judgments (docs/search.md). Filters are applied to the fused candidates; when they
-leave fewer than ``k``, the search goes deeper once.
+Fusion (``retrieval.fusion``) is tuned on Home Depot judgments (docs/search.md). When a learned
+re-ranker is present (``retrieval.reranker``; loaded by :meth:`ProductSearch.from_settings`), the first
+``depth`` fused candidates are re-ordered by it and ``scores`` gains ``rerank``; without one (or with a
+broken one) search is plain hybrid, with one log line. Filters are applied to the ranked candidates;
+when they leave fewer than ``k``, the search goes deeper once.
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+import numpy as np
 
 from catalog.currency import convert
 from catalog.records import Product
@@ -23,8 +29,11 @@ from catalog.store import Store
 from retrieval.embedder import Embedder
 from retrieval.fusion import FusionConfig, fuse
 from retrieval.lexical_index import LexicalIndex
+from retrieval.rerank_features import Candidates
 from retrieval.vector_index import VectorIndex, open_client
 
+log = logging.getLogger(__name__)
+PUSHDOWN_IDS = 20_000  # a filter keeping at most this many products restricts the vector search to them
 Mode = Literal["hybrid", "bm25", "dense"]
 
 
@@ -82,8 +91,9 @@ class ProductSearch:
     """BM25 + dense search over the products of one store."""
 
     def __init__(self, store: Store, embedder: Embedder, vectors: VectorIndex, lexical: LexicalIndex | None,
-                 fusion: FusionConfig = FusionConfig(), bm25_folder: Path | None = None):
+                 fusion: FusionConfig = FusionConfig(), bm25_folder: Path | None = None, reranker=None):
         self.store = store
+        self.reranker = reranker  # a retrieval.reranker.Reranker, or None: plain hybrid
         self.embedder = embedder
         self.vectors = vectors
         self.lexical = lexical
@@ -106,13 +116,19 @@ class ProductSearch:
     @classmethod
     def from_settings(cls, settings: Settings, store: Store | None = None, embedder: Embedder | None = None,
                       fusion: FusionConfig = FusionConfig()) -> "ProductSearch":
+        from retrieval.encoders import make_embedder
         from retrieval.ingest import IndexPaths
+        from retrieval.reranker import load_newest
 
         store = store or Store.from_settings(settings)
-        embedder = embedder or Embedder(settings.embedding_model, threads=settings.torch_threads)
+        embedder = embedder or make_embedder(settings)
         paths = IndexPaths.for_settings(settings)
         vectors = VectorIndex(open_client(paths.chroma, settings.chroma_url), paths.collection(embedder), embedder)
-        return cls(store, embedder, vectors, LexicalIndex.load(paths.bm25), fusion, bm25_folder=paths.bm25)
+        reranker = None
+        if settings.search_reranker:
+            reranker = load_newest(settings.search_reranker_dir or settings.data_dir / "models" / "reranker")
+        return cls(store, embedder, vectors, LexicalIndex.load(paths.bm25), fusion, bm25_folder=paths.bm25,
+                   reranker=reranker)
 
     def search(self, query: str, filters: SearchFilters | None = None, k: int = 50,
                mode: Mode = "hybrid") -> list[SearchHit]:
@@ -127,35 +143,69 @@ class ProductSearch:
             hits = self._ranked(query, mode, max(depth * 5, 1000), filters, k, vector)
         return hits
 
-    def candidates(self, query: str, mode: Mode = "hybrid", depth: int = 200,
-                   vector=None) -> tuple[list[str], dict, dict]:
-        """Ranked ids without fetching products: (ids best first, fused score by id, raw scores by system)."""
-        bm25 = self._current_lexical() if mode != "dense" else None
-        lexical = bm25.search(query, depth) if bm25 else []
+    def candidates(self, query: str, mode: Mode = "hybrid", depth: int = 200, vector=None,
+                   filters: SearchFilters | None = None) -> tuple[list[str], dict, dict]:
+        """Ranked ids without fetching products: (ids best first, fused score by id, raw scores by system).
+        With ``filters``, both systems retrieve only among products the filters may keep
+        (``retrieval.facets``); the caller still applies ``filters.accepts``."""
+        bm25 = self._current_lexical()
+        mask = bm25.facets.mask(filters, bm25.ids) if bm25 is not None and bm25.facets is not None and \
+            filters is not None and filters.active() else None
+        if mask is not None and not mask.any():
+            return [], {}, {"bm25": {}, "dense": {}}
+        lexical = bm25.search(query, depth, mask) if bm25 and mode != "dense" else []
         if mode != "bm25" and vector is None:
             vector = self.embedder.encode([query])[0]
-        dense = self.vectors.query(vector, depth) if mode != "bm25" else []
+        allowed = None
+        if mask is not None and mask.sum() <= PUSHDOWN_IDS:  # few enough to search exactly those vectors
+            allowed = [bm25.ids[i] for i in np.flatnonzero(mask)]
+        dense = self.vectors.query(vector, depth, ids=allowed) if mode != "bm25" else []
         raw = {"bm25": dict(lexical), "dense": dict(dense)}
         fused = fuse(lexical, dense, self.fusion) if mode == "hybrid" else raw[mode]
         return sorted(fused, key=fused.__getitem__, reverse=True), fused, raw
 
     def _ranked(self, query: str, mode: Mode, depth: int, filters: SearchFilters, k: int,
                 vector=None) -> list[SearchHit]:
-        order, fused, raw = self.candidates(query, mode, depth, vector)
+        order, fused, raw = self.candidates(query, mode, depth, vector, filters)
+        known: dict[str, Product] = {}
+        reranked = self._rerank(query, order, fused, raw, known) if mode == "hybrid" and self.reranker else None
+        if reranked is not None:
+            order = reranked[0]
         hits: list[SearchHit] = []
         for start in range(0, len(order), 4 * k):
             chunk = order[start:start + 4 * k]
-            products = self.store.get_products(chunk)
+            missing = [pid for pid in chunk if pid not in known]
+            products = {**known, **self.store.get_products(missing)} if missing else known
             for pid in chunk:
                 product = products.get(pid)  # an id missing from the store was deleted: skip it
                 if product is None or not filters.accepts(product):
                     continue
                 scores = {s: raw[s].get(pid, 0.0) for s in ("bm25", "dense")}
                 scores[mode] = fused[pid]
-                hits.append(SearchHit(product, fused[pid], scores))
+                score = fused[pid]
+                if reranked is not None:
+                    score = scores["rerank"] = reranked[1][pid]
+                hits.append(SearchHit(product, score, scores))
                 if len(hits) == k:
                     return hits
         return hits
+
+    def _rerank(self, query: str, order: list[str], fused: dict, raw: dict,
+                known: dict) -> tuple[list[str], dict[str, float]] | None:
+        """(new order, score by id) from the learned re-ranker; ids past its depth keep their order,
+        scored below every re-ranked one. None (and the re-ranker switched off) if it fails."""
+        try:
+            known.update(self.store.get_products(order[:self.reranker.depth]))
+            new_order, scores = self.reranker.reorder(query, Candidates(order, fused, raw["bm25"], raw["dense"]),
+                                                      known, self._current_lexical())
+        except Exception as exc:  # noqa: BLE001 - a broken model must not break search
+            log.warning("re-ranker failed (%s: %s); search is plain hybrid from now on", type(exc).__name__, exc)
+            self.reranker = None
+            return None
+        floor = min(scores.values(), default=0.0)
+        for rank, pid in enumerate(new_order[len(scores):]):
+            scores[pid] = floor - 1.0 - rank * 1e-6
+        return new_order, scores
 
     def _browse(self, filters: SearchFilters, k: int) -> list[SearchHit]:
         """No query text: the best-rated products passing the filters."""

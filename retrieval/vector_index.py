@@ -44,6 +44,17 @@ class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
         return False
 
 
+def filter_metadata(product) -> dict:
+    """Chroma metadata for filtering: price in USD (``catalog.currency``), brand, category path, colour."""
+    from catalog.currency import convert
+
+    meta = {"brand": (product.brand or "").lower(), "category": product.category_path.lower(),
+            "colour": (product.attribute("colour") or "").lower()}
+    if product.price is not None:
+        meta["price_usd"] = float(convert(product.price, product.currency, "USD"))
+    return meta
+
+
 def open_client(folder: Path | None = None, url: str | None = None):
     """A Chroma client: ``HttpClient`` for a server URL, else ``PersistentClient`` in ``folder``."""
     import chromadb
@@ -91,24 +102,31 @@ class VectorIndex:
             out.update({i: (m or {}).get("hash", "") for i, m in zip(got["ids"], got["metadatas"])})
         return out
 
-    def upsert(self, ids: Sequence[str], vectors: np.ndarray, hashes: Sequence[str]) -> None:
+    def upsert(self, ids: Sequence[str], vectors: np.ndarray, hashes: Sequence[str],
+               products: Sequence | None = None) -> None:
+        """Store vectors tagged with content hashes (and, given ``products``, their filter values)."""
         step = max(1, min(5000, self.client.get_max_batch_size()))
+        metadatas = [{"hash": h} for h in hashes]
+        if products is not None:
+            for meta, product in zip(metadatas, products):
+                meta.update(filter_metadata(product))
         for start in range(0, len(ids), step):
             end = start + step
             self.collection.upsert(ids=list(ids[start:end]), embeddings=vectors[start:end],
-                                   metadatas=[{"hash": h} for h in hashes[start:end]])
+                                   metadatas=metadatas[start:end])
 
     def delete(self, ids: Sequence[str]) -> None:
         ids = list(ids)
         for start in range(0, len(ids), 5000):
             self.collection.delete(ids=ids[start:start + 5000])
 
-    def query(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
-        """The ``n`` nearest ids with cosine similarity, best first."""
-        n = min(n, self.count())
+    def query(self, vector: np.ndarray, n: int, ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """The ``n`` nearest ids with cosine similarity, best first (among ``ids`` when given)."""
+        n = min(n, self.count() if ids is None else len(ids))
         if n == 0:
             return []
-        got = self.collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
+        restrict = {} if ids is None else {"ids": list(ids)}
+        got = self.collection.query(query_embeddings=[vector], n_results=n, include=["distances"], **restrict)
         return [(i, 1.0 - d) for i, d in zip(got["ids"][0], got["distances"][0])]
 
     def vectors(self, ids: Sequence[str]) -> dict[str, np.ndarray]:

@@ -6,8 +6,8 @@ import importlib
 
 import typer
 
-COMMAND_MODULES = ("retrieval.commands", "eval.enrich_commands", "ranking.commands", "assistant.commands",
-                   "eval.commands", "eval.rec_commands", "eval.log_commands", "ui.commands", "ui.ops_commands")
+COMMAND_MODULES = ("retrieval.commands", "eval.search_commands", "eval.enrich_commands", "ranking.commands",
+                   "assistant.commands", "eval.commands", "eval.rec_commands", "eval.log_commands", "ui.commands", "ui.ops_commands")
 
 
 def build_app() -> typer.Typer:

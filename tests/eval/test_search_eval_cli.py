@@ -3,7 +3,7 @@ import json
 
 from typer.testing import CliRunner
 
-import eval.search_eval as search_eval
+import retrieval.catalog_cache as catalog_cache
 from ui.cli import build_app
 
 JUDGMENTS = """query_id,query,item_id,relevance
@@ -37,7 +37,7 @@ def test_eval_search_writes_the_contract_json_and_reuses_its_cache(tmp_path, min
     def no_ingest(*a, **k):
         raise AssertionError("second run must reuse the cached indexes")
 
-    monkeypatch.setattr(search_eval, "ingest_products", no_ingest)
+    monkeypatch.setattr(catalog_cache, "ingest_products", no_ingest)
     again = CliRunner().invoke(build_app(), args)
     assert again.exit_code == 0, again.output
     assert json.loads(out.read_text())["systems"] == data["systems"]

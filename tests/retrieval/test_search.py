@@ -71,11 +71,11 @@ def test_interrupted_ingest_is_completed_by_the_next_one(settings, embedder, min
     real_upsert = ingest_module.VectorIndex.upsert
     calls = {"n": 0}
 
-    def crash_on_second_chunk(self, ids, vectors, hashes):
+    def crash_on_second_chunk(self, ids, vectors, hashes, products=None):
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt  # Ctrl-C after the store took chunk 2 but before Chroma did
-        return real_upsert(self, ids, vectors, hashes)
+        return real_upsert(self, ids, vectors, hashes, products)
 
     monkeypatch.setattr(ingest_module.VectorIndex, "upsert", crash_on_second_chunk)
     with pytest.raises(KeyboardInterrupt):
