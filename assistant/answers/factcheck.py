@@ -71,6 +71,12 @@ _STOP = {"the", "a", "an", "and", "or", "for", "with", "of", "in", "on", "to", "
          "is", "at", "as", "by", "from", "its", "fits", "fit", "great", "good", "nice", "perfect", "choice", "pick"}
 
 
+# a sentence the model stopped mid-way ("... which fits your.", "... Duncan is rated.")
+_DANGLING = re.compile(r"\b(?:a|an|the|your|my|his|her|their|its|our|is|are|was|be|rated|with|for|and|or|but|of|to|"
+                       r"by|from|which|that|in|on|at|as|very|so)\s*[.!,;:]?\s*$", re.I)
+_RATED_BY = re.compile(r"\brated\s+[\d.]+\s*(?:/\s*5|out of 5|stars?)?\s+by\b", re.I)
+
+
 def _norm_number(text: str) -> float | None:
     try:
         return float(text.replace(",", ""))
@@ -202,6 +208,10 @@ class FactChecker:
             out.append("more than one sentence")
         if "?" in text:
             out.append("a question, not an explanation")
+        if _DANGLING.search(text):
+            out.append("the sentence is cut off")
+        if _RATED_BY.search(text):
+            out.append("says who rated it (the record has only the rating)")
         p = facts.product
         anchors = (_words(p.title) | _words(p.brand or "") | _words(p.category_path)) - _STOP
         if p.price is not None:
