@@ -25,7 +25,7 @@ answers plainer, never slower or failed.
 **The LLM as a service** (the scale-out path): ``SHOPASSIST_LLM_PROFILE=openai:<model>`` with
 ``SHOPASSIST_OPENAI_BASE_URL=http://127.0.0.1:8001/v1`` talks to any OpenAI-compatible server shared
 by several app processes: llama.cpp's server (``python -m llama_cpp.server --model FILE.gguf
---n_threads 2 --port 8001``, from ``llama-cpp-python[server]``), vLLM or Ollama. Set ``llm_slots`` to
+--model_alias NAME --n_threads 2 --port 8001``, installed with the project), vLLM or Ollama. Set ``llm_slots`` to
 the server's parallel slots divided by the app processes.
 
 **Threads.** :func:`apply_thread_budget` decides torch's and llama.cpp's threads once per process at
@@ -199,6 +199,9 @@ class LLMProvider:
         self._load_lock = threading.Lock()
         self.admission = admission or Admission(1, 2, 1.5)
         self.timeout_s = timeout_s
+        # OpenAI's structured output is response_format json_schema; llama-cpp-python's server only takes
+        # json_object with a schema beside it. Switched once when a server refuses the first form.
+        self._openai_json_object = False
 
     @classmethod
     def from_settings(cls, settings: Any, profile: str | None = None) -> LLMProvider:
@@ -265,6 +268,8 @@ class LLMProvider:
         if kind == "ollama":
             return {"format": schema}
         if kind == "openai":
+            if self._openai_json_object:
+                return {"response_format": {"type": "json_object", "schema": schema}}
             return {"response_format": {"type": "json_schema",
                                         "json_schema": {"name": "answer", "schema": schema, "strict": False}}}
         return {}
@@ -275,10 +280,17 @@ class LLMProvider:
         Returns the raw text: the caller validates it (a weak model may still stop mid-object when
         ``max_tokens`` runs out, and fakes return anything). Never parses, never retries.
         """
-        kwargs = self._schema_kwargs(schema)
-        kwargs.update(self._limit_kwargs(max_tokens))
         with self.admission.slot():
-            result = self.chat_model.invoke(list(messages), **kwargs)
+            try:
+                result = self.chat_model.invoke(list(messages), **self._schema_kwargs(schema),
+                                                **self._limit_kwargs(max_tokens))
+            except Exception as exc:  # noqa: BLE001 - only the one known refusal is retried
+                if self.kind != "openai" or self._openai_json_object or "json_object" not in str(exc):
+                    raise
+                log.info("the served LLM takes response_format json_object, not json_schema; switching")
+                self._openai_json_object = True
+                result = self.chat_model.invoke(list(messages), **self._schema_kwargs(schema),
+                                                **self._limit_kwargs(max_tokens))
         return _text_of(result)
 
     def generate(self, messages: Sequence[Message], max_tokens: int = 120) -> str:
