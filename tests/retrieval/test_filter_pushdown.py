@@ -2,7 +2,6 @@
 pushed-down search returns what post-filtering the whole catalog returns."""
 import pytest
 
-from catalog.store import Store
 from retrieval.ingest import ingest_file
 from retrieval.search import ProductSearch, SearchFilters
 
@@ -20,9 +19,10 @@ FILTERS = [
 
 
 @pytest.fixture(scope="module")
-def search(tmp_path_factory, embedder, ):
-    from catalog.settings import Settings
+def search(tmp_path_factory, embedder):
     from pathlib import Path
+
+    from catalog.settings import Settings
 
     settings = Settings(data_dir=tmp_path_factory.mktemp("pushdown"))
     catalog = Path(__file__).parents[1] / "fixtures" / "mini_catalog.jsonl"
@@ -56,7 +56,6 @@ def test_pushdown_returns_the_post_filtered_set(search, filters, query):
 
 def test_filter_values_are_chroma_metadata(search):
     got = search.vectors.collection.get(ids=["fk-f449ec65dcbc"], include=["metadatas"])["metadatas"][0]
-    product = Store.from_settings  # noqa: F841 - the store is the source of the values below
     assert got["price_usd"] == pytest.approx(499 * 0.012) and "footwear" in got["category"]
     assert set(got) >= {"hash", "brand", "category", "colour", "price_usd"}
 
