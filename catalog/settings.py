@@ -43,14 +43,6 @@ class Settings(BaseSettings):
                                   "re-ranker under search_reranker_dir, when there is one.")
     search_reranker_dir: Path | None = Field(None, description="Root of the re-ranker versions; default "
                                              "<data_dir>/models/reranker (`shopassist train reranker --out`).")
-    # --- search (docs/search.md) ---------------------------------------------------------------------
-    encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "torch", description="Sentence encoder for ingest and queries: torch (sentence-transformers), onnx "
-        "(ONNX Runtime, same vectors) or onnx-int8 (quantised; its own vector collection). Training uses torch.")
-    search_reranker: bool = Field(True, description="Re-order hybrid candidates with the newest good learned "
-                                  "re-ranker under search_reranker_dir, when there is one.")
-    search_reranker_dir: Path | None = Field(None, description="Root of the re-ranker versions; default "
-                                             "<data_dir>/models/reranker (`shopassist train reranker --out`).")
     # --- trust boundaries (docs/RELIABILITY.md) ---------------------------------------------------
     mode: Literal["demo", "production"] = Field("demo", description="demo: a raw user_id in POST /sessions is "
                                                 "accepted (the demo's shopper picker). production: shopper identity "
