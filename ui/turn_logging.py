@@ -36,7 +36,10 @@ class LoggedBackend:
                 write()
             except Exception:  # noqa: BLE001 - the log is for evaluation; the shopper's turn comes first
                 log.warning("query log write failed", exc_info=True)
-        self._writer.submit(run)
+        try:
+            self._writer.submit(run)
+        except RuntimeError:  # closed (the app's lifespan ended): the line is dropped, the request never fails
+            log.warning("query log closed; a write after shutdown was dropped")
 
     def _write_turn(self, reply: Any, session_id: str, user_id: str | None, message: str, started: float) -> None:
         total_ms = (time.perf_counter() - started) * 1000.0
@@ -44,7 +47,10 @@ class LoggedBackend:
 
     def flush(self) -> None:
         """Wait until every write submitted so far is in the log."""
-        self._writer.submit(lambda: None).result()
+        try:
+            self._writer.submit(lambda: None).result()
+        except RuntimeError:  # closed: every write already finished
+            pass
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
