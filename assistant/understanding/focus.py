@@ -52,6 +52,9 @@ GENERIC_HEADS = frozenset("toy toys accessory accessories item items product pro
 _NOT_THE_THING = frozenset("accessories accessory parts spares spare care covers cover cases case".split())
 _KEEP_S = frozenset("canvas thomas atlas christmas xmas texas gas alias bias lens dress glass".split())
 PACKAGING = frozenset("set sets pack packs kit kits pair pairs piece pieces pcs combo box bundle collection".split())
+# units of a size ("1/2 inch screws"): part of the size, never the kind
+UNITS = frozenset("inch inches in ft feet foot cm mm metre meter gal gallon gallons litre liter volt volts amp amps "
+                  "watt watts lb lbs oz pk pc ct".split())
 
 
 def stem(word: str) -> str:
@@ -118,6 +121,16 @@ def request_focus(message: str) -> Focus:
     return Focus(kind, interest, must, bool(interest_words and not kind_words), terms)
 
 
+def _one_edit(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by exactly one insertion, deletion or substitution."""
+    if a == b:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = next((n for n, (x, y) in enumerate(zip(a, b)) if x != y), len(a))
+    return a[i + (len(a) == len(b)):] == b[i + 1:]
+
+
 def product_terms(title: str, brand: str | None, category_path: str) -> set[str]:
     """Stems a product is *about*: its title without the brand, and its category path."""
     brand_words = set(_words(brand or ""))
@@ -180,10 +193,22 @@ class KindIndex:
             return focus.must, True
         return focus.must[-1:], True
 
+    def _spelled(self, word: str) -> str:
+        """The catalog's word for a misspelt one ("couplingg" -> "coupling", "chandilier" ->
+        "chandelier"): one edit away, for words of five letters or more; else the word itself."""
+        if word in self._titles or len(word) < 5:
+            return word
+        for known in self._titles:
+            if abs(len(known) - len(word)) <= 1 and known[0] == word[0] and _one_edit(known, word):
+                return known
+        return word
+
     def match(self, kind: str) -> str:
         """"full" (products of exactly this kind), "head" (the noun but not its modifier: no *electric*
-        bike, only bikes) or "none" (nothing of the kind: "washing machine", "saree")."""
-        words = [stem(w) for w in _content(_words(kind)) if w not in PACKAGING]
+        bike, only bikes) or "none" (nothing of the kind: "washing machine", "saree"). A word one
+        typing error away from a catalog word counts as that word."""
+        words = [self._spelled(stem(w)) for w in _content(_words(kind)) if w not in PACKAGING and w not in UNITS
+                 and not re.fullmatch(r"\d+(?:x\d+)+", w)]
         if not words:
             return "full"
         specific = [w for w in words if w not in GENERIC_HEADS] or words
@@ -195,7 +220,7 @@ class KindIndex:
             return "none"
         if len(specific) == 1:
             return "full"
-        if any(w.endswith("ing") for w in words[:-1]):
+        if any(w.endswith("ing") and w not in self._titles for w in words[:-1]):
             return "none"  # "washing machine" is not a kind of machine we carry
         return "head" if len(specific) == 2 else "full"
 

@@ -93,6 +93,9 @@ def test_kind_index_knows_what_the_catalog_carries(shared_parts):
     kinds = KindIndex(shared_parts["store"].iter_products())
     assert kinds.match("train") == "full" and kinds.match("bellies") == "full"
     assert kinds.match("saree") == "none" and kinds.match("washing machine") == "none"
+    # a typing error, a unit or a size is not another kind of product
+    assert kinds.match("trainn") == "full" and kinds.match("bellys") == "full"
+    assert kinds.match("inch train") == "full" and kinds.match("10x20 train") == "full"
     assert request_focus("a present for my nephew who loves dinosaurs").must == ("dinosaur",)
 
 
