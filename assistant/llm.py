@@ -278,19 +278,21 @@ class LLMProvider:
         """Generate text constrained to ``schema`` (llama.cpp grammar / Ollama format / response_format).
 
         Returns the raw text: the caller validates it (a weak model may still stop mid-object when
-        ``max_tokens`` runs out, and fakes return anything). Never parses, never retries.
+        ``max_tokens`` runs out, and fakes return anything). Never parses; retries only once, when a
+        served LLM refuses ``json_schema`` and asks for ``json_object`` (llama-cpp-python's server).
         """
+        def ask() -> Any:
+            return self.chat_model.invoke(list(messages), **self._schema_kwargs(schema), **self._limit_kwargs(max_tokens))
+
         with self.admission.slot():
             try:
-                result = self.chat_model.invoke(list(messages), **self._schema_kwargs(schema),
-                                                **self._limit_kwargs(max_tokens))
+                result = ask()
             except Exception as exc:  # noqa: BLE001 - only the one known refusal is retried
                 if self.kind != "openai" or self._openai_json_object or "json_object" not in str(exc):
                     raise
                 log.info("the served LLM takes response_format json_object, not json_schema; switching")
                 self._openai_json_object = True
-                result = self.chat_model.invoke(list(messages), **self._schema_kwargs(schema),
-                                                **self._limit_kwargs(max_tokens))
+                result = ask()
         return _text_of(result)
 
     def generate(self, messages: Sequence[Message], max_tokens: int = 120) -> str:
