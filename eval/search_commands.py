@@ -26,13 +26,22 @@ def eval_search(catalog: Path = typer.Option(..., help="Catalog file the loaders
                                "live run computes; `train reranker` caches them)."),
                 reranker: Optional[Path] = typer.Option(
                     None, help="Re-ranker root (as `train reranker --out`): adds hybrid+rerank, cross-validated "
-                               "on the queries it was trained on.")) -> None:
+                               "on the queries it was trained on."),
+                encoder: Optional[Path] = typer.Option(
+                    None, help="A fine-tuned encoder (`train encoder` version folder, or its root: the newest good "
+                               "one) for the dense side; default the packaged MiniLM."),
+                heldout: bool = typer.Option(
+                    False, "--heldout", help="Evaluate only the queries `train encoder` holds out (fold 0 of 5 by a "
+                                             "hash of the query text; re-ranker fold 0)."),
+                fusion_weight: Optional[float] = typer.Option(
+                    None, help="Dense weight of the convex fusion (default: FusionConfig's).")) -> None:
     """Evaluate bm25, dense and hybrid search (and hybrid+rerank) on graded judgments; prints a table, writes JSON."""
     from catalog.loaders import LoaderError, parse_mapping
     from catalog.settings import Settings
     from eval.search_eval import candidate_depth, evaluate, load_judgments, open_cached_search, print_table
     from retrieval.catalog_cache import cached_candidates, file_hash
-    from retrieval.encoders import make_embedder
+    from retrieval.encoder_commands import encoder_option_embedder, meta_summary
+    from retrieval.encoder_finetune import FinetuneConfig, is_heldout
     from retrieval.reranker import load_newest
     from retrieval.search import FusionConfig
 
@@ -42,19 +51,32 @@ def eval_search(catalog: Path = typer.Option(..., help="Catalog file the loaders
     except LoaderError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(2)
+    settings = Settings()
+    try:
+        embedder, encoder_meta = encoder_option_embedder(settings, encoder)
+    except FileNotFoundError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2)
+    config = FinetuneConfig(**{k: v for k, v in ((encoder_meta or {}).get("config") or {}).items()
+                               if k in FinetuneConfig.__dataclass_fields__})
+    if heldout:
+        judged.queries = {q: t for q, t in judged.queries.items() if is_heldout(t, config)}
+    trained_on = sum(not is_heldout(t, config) for t in judged.queries.values()) if encoder_meta else 0
+    if trained_on:
+        typer.secho(f"warning: {trained_on} of these queries trained the encoder; use --heldout for honest numbers",
+                    fg="yellow", err=True)
     if max_queries:
         keep = list(judged.queries)[:max_queries]
         judged.queries = {q: judged.queries[q] for q in keep}
-    settings = Settings()
     model = None
     if reranker is not None:
         model = load_newest(reranker, with_folds=True)
         if model is None:
             typer.secho(f"error: no usable re-ranker under {reranker}", fg="red", err=True)
             raise typer.Exit(2)
-    embedder = make_embedder(settings)
+    fusion = FusionConfig() if fusion_weight is None else FusionConfig(dense_weight=fusion_weight)
     try:
-        engine, items, build_s = open_cached_search(catalog, mapping, cache_dir, embedder, FusionConfig())
+        engine, items, build_s = open_cached_search(catalog, mapping, cache_dir, embedder, fusion)
     except LoaderError as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(2)
@@ -63,7 +85,10 @@ def eval_search(catalog: Path = typer.Option(..., help="Catalog file the loaders
                                    candidate_depth(engine)) if reuse_candidates else None
     metrics = evaluate(engine, judged, relevant_threshold, reranker=model, candidates=candidates)
     result = {"systems": metrics, "queries": len(judged.queries), "items": items,
-              "encoder": embedder.name,
+              "encoder": embedder.name, "encoder_meta": meta_summary(encoder_meta),
+              "fusion": engine.fusion.__dict__,
+              "query_set": "held-out for the encoder (fold 0 of 5)" if heldout else "all given",
+              "queries_encoder_trained_on": trained_on,
               "seconds": {"index": round(build_s, 1), "evaluate": round(time.perf_counter() - started, 1)},
               "relevant_threshold": relevant_threshold}
     if model is not None:

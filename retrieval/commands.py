@@ -7,11 +7,14 @@ from typing import Optional
 
 import typer
 
+from retrieval.encoder_commands import train_encoder
+
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     app.command("ingest")(ingest)
     app.command("search")(search)
     sub_app(app, "train", "Train models.").command("reranker")(train_reranker)
+    sub_app(app, "train", "Train models.").command("encoder")(train_encoder)
 
 
 def sub_app(app: typer.Typer, name: str, help_text: str) -> typer.Typer:
@@ -88,13 +91,16 @@ def train_reranker(catalog: Path = typer.Option(..., help="Catalog file the load
                    rounds: int = typer.Option(300, help="Boosting rounds."),
                    threads: int = typer.Option(2, help="LightGBM threads."),
                    cache_dir: Path = typer.Option(Path("var/eval-cache"), help="Indexes cached by catalog hash "
-                                                  "(shared with `eval search`).")) -> None:
+                                                  "(shared with `eval search`)."),
+                   encoder: Optional[Path] = typer.Option(None, help="Dense encoder of the candidates and features: a "
+                                                          "`train encoder` version folder or root (default packaged).")
+                   ) -> None:
     """Train the LightGBM LambdaMART re-ranker over the hybrid candidates of the judged queries;
     prints query-level cross-validated NDCG@10 and writes a new version under OUT."""
     from catalog.loaders import LoaderError, parse_mapping
     from catalog.settings import Settings
     from retrieval.catalog_cache import cached_candidates, file_hash, open_cached_search
-    from retrieval.encoders import make_embedder
+    from retrieval.encoder_commands import encoder_option_embedder
     from retrieval.judgments import load_judgments
     from retrieval.rerank_train import build_dataset, train
     from retrieval.search import FusionConfig
@@ -103,9 +109,9 @@ def train_reranker(catalog: Path = typer.Option(..., help="Catalog file the load
     try:
         mapping = parse_mapping(catalog_map)
         judged = load_judgments(judgments)
-        embedder = make_embedder(settings)
+        embedder, _ = encoder_option_embedder(settings, encoder)
         search, items, _ = open_cached_search(catalog, mapping, cache_dir, embedder, FusionConfig())
-    except LoaderError as exc:
+    except (LoaderError, FileNotFoundError) as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(2)
     folder = cache_dir / file_hash(catalog, mapping)

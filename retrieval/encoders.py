@@ -11,17 +11,19 @@ from __future__ import annotations
 from catalog.settings import Settings
 
 
-def make_embedder(settings: Settings, threads: int | None = None):
-    """The encoder ``settings`` ask for (``threads`` defaults to ``settings.torch_threads``)."""
+def make_embedder(settings: Settings, threads: int | None = None, model_path=None):
+    """The encoder ``settings`` ask for (``threads`` defaults to ``settings.torch_threads``);
+    ``model_path`` (e.g. a fine-tuned version folder) replaces ``settings.embedding_model``."""
     threads = threads or settings.torch_threads
     backend = settings.encoder_backend
+    model_path = model_path or settings.embedding_model
     if backend == "torch":
         from retrieval.embedder import Embedder
 
-        return Embedder(settings.embedding_model, threads=threads)
+        return Embedder(model_path, threads=threads)
     from retrieval.onnx_embedder import OnnxEmbedder
 
-    return OnnxEmbedder(settings.embedding_model, settings.data_dir / "models" / "encoder-onnx",
+    return OnnxEmbedder(model_path, settings.data_dir / "models" / "encoder-onnx",
                         int8=backend == "onnx-int8", threads=threads)
 
 

@@ -113,8 +113,10 @@ def versions(root: Path) -> list[Path]:
     return sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True)
 
 
-def load_newest(root: Path, threads: int = 1, with_folds: bool = False) -> Reranker | None:
-    """The newest good re-ranker under ``root``, or None; either way one log line says which."""
+def load_newest(root: Path, threads: int = 1, with_folds: bool = False, encoder: str | None = None) -> Reranker | None:
+    """The newest good re-ranker under ``root``, or None; either way one log line says which.
+    With ``encoder`` (the serving encoder's name), a version trained on another encoder's dense
+    scores is skipped (its dense features would mean something else)."""
     skipped = []
     for folder in versions(root):
         try:
@@ -125,6 +127,10 @@ def load_newest(root: Path, threads: int = 1, with_folds: bool = False) -> Reran
         if not reranker.meta.get("good", False):
             skipped.append(f"{folder.name}: it did not beat plain hybrid in cross-validation")
             continue
+        trained_on = (reranker.meta.get("about") or {}).get("encoder")
+        if encoder and trained_on and _base(trained_on) != _base(encoder):
+            skipped.append(f"{folder.name}: trained with encoder {trained_on}, search uses {encoder}")
+            continue
         note = f" (skipped {'; '.join(skipped)})" if skipped else ""
         (log.warning if skipped else log.info)("re-ranker %s loaded, cross-validated NDCG@10 %.4f%s",
                                                folder, reranker.meta["cv"]["ndcg@10"], note)
@@ -134,3 +140,7 @@ def load_newest(root: Path, threads: int = 1, with_folds: bool = False) -> Reran
     else:
         log.info("no re-ranker under %s: search is plain hybrid", root)
     return None
+
+
+def _base(encoder_name: str) -> str:
+    return encoder_name.removesuffix("-int8")

@@ -9,7 +9,9 @@ One obvious call::
 Fusion (``retrieval.fusion``) is tuned on Home Depot judgments (docs/search.md). When a learned
 re-ranker is present (``retrieval.reranker``; loaded by :meth:`ProductSearch.from_settings`), the first
 ``depth`` fused candidates are re-ordered by it and ``scores`` gains ``rerank``; without one (or with a
-broken one) search is plain hybrid, with one log line. Filters are applied to the ranked candidates;
+broken one) search is plain hybrid, with one log line. The dense encoder is the newest good fine-tuned
+one under ``<data_dir>/models/encoder`` whose collection is complete, else the packaged MiniLM
+(``retrieval.encoder_versions``; one log line). Filters are applied to the ranked candidates;
 when they leave fewer than ``k``, the search goes deeper once.
 """
 from __future__ import annotations
@@ -121,14 +123,32 @@ class ProductSearch:
         from retrieval.reranker import load_newest
 
         store = store or Store.from_settings(settings)
-        embedder = embedder or make_embedder(settings)
         paths = IndexPaths.for_settings(settings)
-        vectors = VectorIndex(open_client(paths.chroma, settings.chroma_url), paths.collection(embedder), embedder)
+        client = open_client(paths.chroma, settings.chroma_url)
+        embedder = embedder or cls._served_embedder(settings, store, client)
+        vectors = VectorIndex(client, paths.collection(embedder), embedder)
         reranker = None
         if settings.search_reranker:
-            reranker = load_newest(settings.search_reranker_dir or settings.data_dir / "models" / "reranker")
+            reranker = load_newest(settings.search_reranker_dir or settings.data_dir / "models" / "reranker",
+                                   encoder=embedder.name)
         return cls(store, embedder, vectors, LexicalIndex.load(paths.bm25), fusion, bm25_folder=paths.bm25,
                    reranker=reranker)
+
+    @staticmethod
+    def _served_embedder(settings: Settings, store: Store, client):
+        """The newest good fine-tuned encoder whose collection is complete, else the packaged one
+        (``retrieval.encoder_versions``); one that fails to load is logged and skipped."""
+        from retrieval.encoder_versions import choose
+        from retrieval.encoders import collection_suffix, make_embedder
+
+        chosen = choose(settings, store, client, collection_suffix(settings))
+        if chosen is not None:
+            try:
+                return make_embedder(settings, model_path=chosen)
+            except Exception as exc:  # noqa: BLE001 - a broken model folder must not stop search
+                log.warning("dense encoder: packaged (the fine-tuned %s does not load: %s: %s)",
+                            chosen, type(exc).__name__, str(exc)[:200])
+        return make_embedder(settings)
 
     def search(self, query: str, filters: SearchFilters | None = None, k: int = 50,
                mode: Mode = "hybrid") -> list[SearchHit]:
