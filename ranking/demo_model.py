@@ -3,7 +3,7 @@
 The demo catalogue (Flipkart fashion + Amazon UK toys) has no behaviour data to train on, so the
 repository ships a small checkpoint trained on the shared Amazon behaviour data: the LoRA adapter of
 the user tower, the item projection/history mix (``heads.npz``) and the blend weights — about 2.5 MB.
-Its item-id statistics (popularity, co-occurrence) are dropped on export: they name Amazon items that
+Its item-id statistics (popularity, co-occurrence, item residuals) are dropped on export: they name Amazon items that
 the demo catalogue does not have. Which data set it was trained on was chosen by the measured transfer
 to the *other* data set (docs/ranking.md, "Transfer"); ``ranking/models/demo/PROVENANCE.md`` has the
 command, data and numbers.
@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ranking.checkpoint import CHECKPOINT_FILE, USER_ADAPTER_DIR, newest_good, save_stats
+from ranking.heads import Heads
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "models" / "demo"
 
@@ -61,7 +62,8 @@ def export_demo_checkpoint(src: Path, dest_root: Path = SHIPPED_DIR, note: dict 
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     shutil.copytree(src / USER_ADAPTER_DIR, dest / USER_ADAPTER_DIR)
-    for name in ("heads.npz", "curve.png", "curve.json"):
+    Heads.load(src).without_residual().save(dest)  # per-item residuals name Amazon items too
+    for name in ("curve.png", "curve.json"):
         if (src / name).exists():
             shutil.copy2(src / name, dest / name)
     save_stats(dest, [], np.zeros(0, np.float32), __import__("scipy").sparse.csr_matrix((0, 0), dtype=np.float32))

@@ -7,6 +7,10 @@ and applied the same way in training (torch) and serving (numpy):
   MiniLM item vector ``v`` (the one retrieval holds). ``W`` starts at zero, so an untrained head is
   the identity. Every catalogue vector is re-computed through it (cheap: one matrix product), so the
   item side learns without re-encoding the catalogue per step.
+- **item residual** (optional, collaborative): one trained vector per item id seen in training, added
+  before the normalisation: ``normalise(v + v @ W.T + b + r[id])``. It starts at zero and learns what
+  the text alone cannot say (which items are bought after which). Items it never saw (a new
+  catalogue, a new product) get no residual: the text side alone, as before.
 - **history mix**: the user vector is ``normalise(normalise(tower(context)) + gate * h)`` where ``h``
   is the weighted mean of the projected vectors of the context's items (weight = event-kind weight x
   ``decay`` per step back, newest 1). The measured reason: a recency-weighted mean of item vectors is
@@ -43,6 +47,11 @@ class Heads:
     bias: np.ndarray | None = None
     gate: float = 0.0
     decay: float = 0.5
+    residual_ids: list[str] | None = None
+    residual: np.ndarray | None = None
+
+    def __post_init__(self):
+        self._row = {i: n for n, i in enumerate(self.residual_ids or [])}
 
     @classmethod
     def identity(cls, gate: float = 0.0, decay: float = 0.5) -> "Heads":
@@ -53,15 +62,30 @@ class Heads:
     def projects(self) -> bool:
         return self.weight is not None and bool(np.any(self.weight)) or (self.bias is not None and bool(np.any(self.bias)))
 
-    def items(self, vectors: np.ndarray) -> np.ndarray:
-        """Project raw (frozen-tower) item vectors into the trained item space (unit rows)."""
+    def residual_rows(self, ids: Sequence[str]) -> tuple[list[int], list[int]]:
+        """(positions in ``ids``, rows of ``residual``) of the ids that have a trained residual."""
+        pairs = [(n, self._row[i]) for n, i in enumerate(ids) if i in self._row]
+        return [p for p, _ in pairs], [r for _, r in pairs]
+
+    def items(self, vectors: np.ndarray, ids: Sequence[str] | None = None) -> np.ndarray:
+        """Project raw (frozen-tower) item vectors into the trained item space (unit rows).
+
+        ``ids`` (one per row) add each known item's residual; without them only the projection applies.
+        """
         vectors = np.asarray(vectors, dtype=np.float32)
-        if vectors.size == 0 or not self.projects:
+        positions, rows = self.residual_rows(ids) if ids is not None and self._row else ([], [])
+        if vectors.size == 0 or not (self.projects or positions):
             return vectors
-        out = vectors + vectors @ self.weight.T
+        out = vectors + vectors @ self.weight.T if self.weight is not None else vectors.copy()
         if self.bias is not None:
             out = out + self.bias
+        if positions:
+            out[positions] += self.residual[rows].astype(np.float32)
         return _normalise(out)
+
+    def without_residual(self) -> "Heads":
+        """The same heads minus the per-item residual (a checkpoint for another catalogue)."""
+        return Heads(self.weight, self.bias, self.gate, self.decay)
 
     def history_mean(self, recent: Sequence[int], weights: Sequence[float] | None, item_vectors: np.ndarray) -> np.ndarray:
         """Weighted mean of ``item_vectors[recent]`` (chronological; newest last, weight ``decay`` per step back)."""
@@ -93,9 +117,11 @@ class Heads:
     def save(self, folder: Path) -> Path:
         path = Path(folder) / HEADS_FILE
         dim = self.weight.shape[0] if self.weight is not None else 0
+        residual = self.residual if self.residual is not None else np.zeros((0, 0), np.float16)
         np.savez(path, weight=self.weight if self.weight is not None else np.zeros((0, 0), np.float32),
                  bias=self.bias if self.bias is not None else np.zeros(dim, np.float32),
-                 gate=np.float32(self.gate), decay=np.float32(self.decay))
+                 gate=np.float32(self.gate), decay=np.float32(self.decay),
+                 residual=residual.astype(np.float16), residual_ids=np.array(self.residual_ids or [], dtype=str))
         return path
 
     @classmethod
@@ -107,15 +133,18 @@ class Heads:
         with np.load(path, allow_pickle=False) as data:
             weight = data["weight"].astype(np.float32)
             bias = data["bias"].astype(np.float32)
+            residual = data["residual"].astype(np.float32) if "residual" in data.files else np.zeros((0, 0))
+            ids = [str(i) for i in data["residual_ids"]] if "residual_ids" in data.files else []
             return cls(weight if weight.size else None, bias if bias.size else None,
-                       float(data["gate"]), float(data["decay"]))
+                       float(data["gate"]), float(data["decay"]),
+                       ids if residual.size else None, residual if residual.size else None)
 
     def digest(self) -> str:
         """Short content hash (cache keys of projected catalogue matrices)."""
         import hashlib
 
         h = hashlib.sha256()
-        for part in (self.weight, self.bias):
+        for part in (self.weight, self.bias, self.residual):
             if part is not None:
                 h.update(np.ascontiguousarray(part).tobytes())
         h.update(f"{self.gate:.6f}|{self.decay:.6f}".encode())

@@ -117,7 +117,7 @@ def train_on(ids: list[str], texts: list[str], train_sequences: dict[str, list[s
     version = new_version_dir(out_root)
     if config.epochs > 0 and len(examples) >= 2:
         report, heads = fine_tune(user_encoder, examples, vectors, config, version, valid=valid, item_texts=texts,
-                                  progress=progress, echo=echo)
+                                  progress=progress, echo=echo, item_ids=ids)
     else:  # --epochs 0: keep the tower as it is, only refit the blend
         report, heads = TrainReport(steps=0, seconds=0.0, examples=len(examples), device="none",
                                     stopped_by="epochs=0"), Heads.identity()
@@ -127,7 +127,7 @@ def train_on(ids: list[str], texts: list[str], train_sequences: dict[str, list[s
         finish_adapter(user_encoder)
         user_encoder.model.save(str(version / USER_ENCODER_DIR))
     heads.save(version)
-    loss_after = example_loss(user_encoder, probe, vectors, config.scale, heads)
+    loss_after = example_loss(user_encoder, probe, vectors, config.scale, heads, ids)
     echo(f"trained {report.steps} steps in {report.seconds / 60:.1f} min ({report.steps_per_second:.3f} steps/s, "
          f"{report.device}; {report.stopped_by}); best step {report.best_step}; gate {heads.gate:.3f}; "
          f"probe loss {loss_before:.3f} -> {loss_after:.3f}")

@@ -253,7 +253,7 @@ class Ranker:
         return [items[n] for n in keep], [weights[n] for n in keep], [i for i in negatives if i in products], products
 
     def _projected_vectors(self, model: _Model, products: Sequence[Product]) -> np.ndarray:
-        return model.heads.items(self.items.vectors(products))
+        return model.heads.items(self.items.vectors(products), [p.id for p in products])
 
     def user_context(self, model: _Model, query: str | None, history: list[str], weights: list[float],
                      products: dict[str, Product]):
@@ -357,7 +357,7 @@ class Ranker:
             ids, products, matrix = self.items.catalog(self.store)
         key = (id(matrix), model.version, model.heads.digest())
         if self._projected is None or self._projected[0] != key:
-            self._projected = (key, model.heads.items(matrix))
+            self._projected = (key, model.heads.items(matrix, ids))
         return ids, products, self._projected[1]
 
     def recommend(self, user: str | None, k: int = 10, exclude: Sequence[str] = ()) -> list[RankedItem]:

@@ -74,7 +74,7 @@ class Recommender:
         self.index = {item: n for n, item in enumerate(self.item_ids)}
         self.heads = heads or Heads.identity()
         self.raw_item_vectors = item_vectors
-        self.item_vectors = self.heads.items(item_vectors)
+        self.item_vectors = self.heads.items(item_vectors, item_ids)
         self.popularity = popularity
         self.cooccurrence = cooccurrence
         self.weights = weights

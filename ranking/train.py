@@ -67,6 +67,12 @@ class TrainConfig:
             (the upper layers themselves: ~90 MB).
         lora_rank, lora_alpha: LoRA size and scaling.
         item_projection: train the item projection (else the frozen item vectors are used as they are).
+        item_residual: train one residual vector per item (collaborative; items never seen get none).
+        residual_learning_rate: peak rate of the item residuals.
+        warm_heads_epochs: stage 1, before the tower is touched: train only the heads for this many epochs
+            over cached tower vectors of the examples (cheap: no BERT pass per step); 0 = off.
+        warm_heads_examples: at most this many examples are encoded for stage 1 (the rest wait for stage 2).
+        warm_heads_batch: stage-1 batch size.
         history_mix: mix the history mean into the user vector with a learnt gate.
         query_share: share of examples with a pseudo-query (train/serve identity for ``rerank``).
         negative_margin: logit bonus of ``not_interested`` items in the loss.
@@ -94,6 +100,11 @@ class TrainConfig:
     lora_rank: int = 16
     lora_alpha: int = 32
     item_projection: bool = True
+    item_residual: bool = True
+    residual_learning_rate: float = 3e-4
+    warm_heads_epochs: float = 3.0
+    warm_heads_examples: int = 40000
+    warm_heads_batch: int = 256
     history_mix: bool = True
     query_share: float = 0.2
     negative_margin: float = 2.0
@@ -145,6 +156,8 @@ class TrainReport:
     best_ndcg10: float | None = None
     stopped_by: str = "max_steps"
     gate: float = 0.0
+    warm_heads: list[tuple[float, float]] = field(default_factory=list)
+    warm_heads_seconds: float = 0.0
 
     @property
     def steps_per_second(self) -> float:
@@ -220,10 +233,10 @@ def resolve_device(name: str = "auto") -> str:
 
 
 def example_loss(encoder: RecEncoder, examples: list[TrainExample], item_vectors: np.ndarray,
-                 scale: float = 20.0, heads: Heads | None = None) -> float:
+                 scale: float = 20.0, heads: Heads | None = None, item_ids: list[str] | None = None) -> float:
     """Mean catalogue-softmax loss of ``examples`` without training (to check that training helped)."""
     heads = heads or Heads.identity()
-    items = heads.items(item_vectors)
+    items = heads.items(item_vectors, item_ids)
     users = heads.user(encoder.encode([e.context for e in examples]), [e.recent for e in examples],
                        [e.recent_weights for e in examples], items)
     logits = scale * users @ items.T
@@ -268,30 +281,39 @@ def finish_adapter(encoder: RecEncoder, save_to: Path | None = None) -> None:
     encoder.model.eval()
 
 
-def _validate(encoder, heads_module, torch, items_raw, valid_ctx, valid: ValidationSet, batch: int = 128) -> float:
-    texts, recent, weights = valid_ctx
+def _tower_vectors(encoder, torch, texts: list[str], batch: int = 128, progress: bool = False) -> np.ndarray:
     with torch.no_grad():
-        tower = encoder.model.encode(texts, batch_size=batch, convert_to_numpy=True, normalize_embeddings=True,
-                                     show_progress_bar=False)
+        return encoder.model.encode(texts, batch_size=batch, convert_to_numpy=True, normalize_embeddings=True,
+                                    show_progress_bar=progress)
+
+
+def _validate(encoder, heads_module, torch, items_raw, valid_ctx, valid: ValidationSet,
+              tower: np.ndarray | None = None) -> float:
+    texts, recent, weights = valid_ctx
+    tower = _tower_vectors(encoder, torch, texts) if tower is None else tower
+    with torch.no_grad():
         heads = heads_module.to_heads()
-    items = heads.items(items_raw)
+    items = heads.items(items_raw, heads.residual_ids)
     users = heads.user(tower, recent, weights, items)
     scores = users @ items.T
     return ndcg10_from_ranks(target_ranks(scores, valid.histories, valid.targets))
 
 
-def _heads_module(torch, dim: int, config: TrainConfig):
+def _heads_module(torch, dim: int, config: TrainConfig, item_ids: list[str]):
     class HeadsModule(torch.nn.Module):
         def __init__(self):
             super().__init__()
             self.weight = torch.nn.Parameter(torch.zeros(dim, dim), requires_grad=config.item_projection)
             self.bias = torch.nn.Parameter(torch.zeros(dim), requires_grad=config.item_projection)
+            self.residual = torch.nn.Parameter(torch.zeros(len(item_ids) if config.item_residual else 0, dim),
+                                               requires_grad=config.item_residual)
             self.gate = torch.nn.Parameter(torch.tensor(0.5 if config.history_mix else 0.0),
                                            requires_grad=config.history_mix)
             self.decay = 0.5
 
         def items(self, raw):
-            return torch.nn.functional.normalize(raw + raw @ self.weight.T + self.bias, dim=-1)
+            out = raw + raw @ self.weight.T + self.bias
+            return torch.nn.functional.normalize(out + self.residual if config.item_residual else out, dim=-1)
 
         def user(self, tower, items, recent, recent_w):
             tower = torch.nn.functional.normalize(tower, dim=-1)
@@ -304,8 +326,10 @@ def _heads_module(torch, dim: int, config: TrainConfig):
         def to_heads(self) -> Heads:
             weight = self.weight.detach().cpu().numpy().astype(np.float32)
             bias = self.bias.detach().cpu().numpy().astype(np.float32)
+            residual = self.residual.detach().cpu().numpy().astype(np.float32) if config.item_residual else None
             return Heads(weight if config.item_projection else None, bias if config.item_projection else None,
-                         float(self.gate.detach().cpu()) if config.history_mix else 0.0, self.decay)
+                         float(self.gate.detach().cpu()) if config.history_mix else 0.0, self.decay,
+                         list(item_ids) if config.item_residual else None, residual)
 
     return HeadsModule()
 
@@ -349,7 +373,7 @@ def catalogue_loss(torch, logits, batch: list[TrainExample], margin: float):
 
 def fine_tune(encoder: RecEncoder, examples: list[TrainExample], item_vectors: np.ndarray, config: TrainConfig,
               out_dir: Path, valid: ValidationSet | None = None, item_texts: list[str] | None = None,
-              progress: bool = True, echo=print) -> tuple[TrainReport, Heads]:
+              progress: bool = True, echo=print, item_ids: list[str] | None = None) -> tuple[TrainReport, Heads]:
     """Fine-tune ``encoder`` (the user tower, in place) and the heads; returns the report and the best heads.
 
     Args:
@@ -361,6 +385,7 @@ def fine_tune(encoder: RecEncoder, examples: list[TrainExample], item_vectors: n
         out_dir: the run folder: ``curve.json``, ``curve.png`` and ``tensorboard/`` are written here.
         valid, item_texts: validation users and the item texts (for their contexts); without them there
             is no curve and the last step is kept.
+        item_ids: the ids of ``item_vectors``' rows (the keys of the item residuals; default "0", "1", ...).
     """
     import torch
 
@@ -375,23 +400,27 @@ def fine_tune(encoder: RecEncoder, examples: list[TrainExample], item_vectors: n
     tower_params = _apply_adapter(encoder, config)
     encoder.model.to(device)
     dim = item_vectors.shape[1]
-    heads = _heads_module(torch, dim, config).to(device)
+    item_ids = list(item_ids) if item_ids is not None else [str(n) for n in range(len(item_vectors))]
+    heads = _heads_module(torch, dim, config, item_ids).to(device)
     items_raw = torch.from_numpy(np.ascontiguousarray(item_vectors, dtype=np.float32)).to(device)
+    valid_ctx = validation_contexts(valid, item_texts, config.context) if valid and item_texts else None
+    report = TrainReport(0, 0.0, len(examples), device)
+    if config.warm_heads_epochs > 0:
+        _warm_heads(torch, encoder, heads, examples, items_raw, item_vectors, config, valid, valid_ctx, device,
+                    report, progress, echo)
     batch_size = min(config.batch_size, len(examples))
     steps_per_epoch = max(1, len(examples) // batch_size)
     total = max(1, int(round(steps_per_epoch * config.epochs)))
     total = min(total, config.max_steps) if config.max_steps else total
     groups = [{"params": tower_params, "lr": config.learning_rate}]
+    # after stage 1 the heads are trained already and stage-2 batches are smaller: a quarter of their rate
+    groups += _head_groups(heads, config, 0.25 if config.warm_heads_epochs > 0 else 1.0)
     head_params = [p for p in heads.parameters() if p.requires_grad]
-    if head_params:
-        groups.append({"params": head_params, "lr": config.head_learning_rate, "weight_decay": 0.0})
     optimiser = torch.optim.AdamW(groups, weight_decay=0.01)
     warmup = max(1, int(config.warmup_ratio * total))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
     writer = _writer(out_dir / "tensorboard")
-    valid_ctx = validation_contexts(valid, item_texts, config.context) if valid and item_texts else None
-    report = TrainReport(0, 0.0, len(examples), device)
 
     def snapshot():
         return ({k: v.detach().clone() for k, v in encoder.model.state_dict().items() if "lora_" in k}
@@ -477,6 +506,68 @@ def fine_tune(encoder: RecEncoder, examples: list[TrainExample], item_vectors: n
     encoder.model.eval()
     write_curve(out_dir, report)
     return report, best_heads
+
+
+def _head_groups(heads, config: TrainConfig, scale: float = 1.0) -> list[dict]:
+    """Optimiser groups of the heads: projection and gate at the head rate, item residuals at their own
+    (both times ``scale``)."""
+    plain = [p for name, p in heads.named_parameters() if p.requires_grad and name != "residual"]
+    groups = [{"params": plain, "lr": scale * config.head_learning_rate, "weight_decay": 0.0}] if plain else []
+    if config.item_residual and heads.residual.numel():
+        groups.append({"params": [heads.residual], "lr": scale * config.residual_learning_rate, "weight_decay": 0.0})
+    return groups
+
+
+def _warm_heads(torch, encoder, heads, examples: list[TrainExample], items_raw, item_vectors: np.ndarray,
+                config: TrainConfig, valid: ValidationSet | None, valid_ctx, device: str, report: TrainReport,
+                progress: bool, echo) -> None:
+    """Stage 1: train only the heads over cached tower vectors (the tower as loaded; no BERT pass per step).
+
+    Measured on Scientific: the heads need several epochs, which a tower pass per step cannot afford here.
+    Validation every half epoch; the best heads are kept (step 0 = the untouched heads).
+    """
+    started = time.perf_counter()
+    chosen = examples[:config.warm_heads_examples]
+    echo(f"stage 1 (heads only): encoding {len(chosen):,} training contexts once ...")
+    encoder.model.eval()
+    tower = torch.from_numpy(_tower_vectors(encoder, torch, [e.context for e in chosen], progress=progress)).to(device)
+    valid_tower = _tower_vectors(encoder, torch, valid_ctx[0]) if valid_ctx else None
+    optimiser = torch.optim.AdamW(_head_groups(heads, config), weight_decay=0.0)
+    batch = min(config.warm_heads_batch, len(chosen))
+    per_epoch = max(1, len(chosen) // batch)
+    total = max(1, int(round(config.warm_heads_epochs * per_epoch)))
+    every = max(1, per_epoch // 2)
+    rng = np.random.RandomState(config.seed)
+
+    def check(step: int, best: float, state):
+        ndcg = _validate(encoder, heads, torch, item_vectors, valid_ctx, valid, tower=valid_tower)
+        report.warm_heads.append((round(step / per_epoch, 2), round(ndcg, 5)))
+        echo(f"stage 1, epoch {step / per_epoch:.1f}: validation NDCG@10 {ndcg:.4f}")
+        if ndcg > best:
+            return ndcg, {k: v.detach().clone() for k, v in heads.state_dict().items()}
+        return best, state
+
+    best, state = check(0, -1.0, None) if valid_ctx else (-1.0, None)
+    order = rng.permutation(len(chosen))
+    for step in range(1, total + 1):
+        position = (step - 1) % per_epoch
+        if position == 0 and step > 1:
+            order = rng.permutation(len(chosen))
+        rows = order[position * batch:(position + 1) * batch]
+        part = [chosen[n] for n in rows]
+        items = heads.items(items_raw)
+        recent, recent_w = _batch_tensors(torch, part, device, heads.decay)
+        users = heads.user(tower[torch.from_numpy(rows).to(device)], items, recent, recent_w)
+        loss = catalogue_loss(torch, config.scale * users @ items.T, part, config.negative_margin)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        if valid_ctx and (step % every == 0 or step == total):
+            best, state = check(step, best, state)
+    if state is not None:
+        heads.load_state_dict(state)
+    report.warm_heads_seconds = round(time.perf_counter() - started, 1)
+    echo(f"stage 1 done in {report.warm_heads_seconds / 60:.1f} min; best validation NDCG@10 {best:.4f}")
 
 
 def _writer(folder: Path):

@@ -32,8 +32,10 @@ def test_training_beats_the_untrained_encoder_on_validation_users(embedder, worl
     valid_users = _cross_world_users(30, seed=2, world_items=world_items)
     valid = ValidationSet([[index[i] for i in s[:-1]] for s in valid_users.values()],
                           [index[s[-1]] for s in valid_users.values()])
+    # the tower and the projection must learn the chain themselves: no stage 1, no per-item residuals
     config = TrainConfig(epochs=4, batch_size=8, learning_rate=2e-3, head_learning_rate=1e-2, warmup_ratio=0.0,
-                         max_minutes=0, eval_every=10, patience=10, query_share=0.2, seed=1)
+                         max_minutes=0, eval_every=10, patience=10, query_share=0.2, seed=1,
+                         warm_heads_epochs=0, item_residual=False)
     examples = build_examples(_cross_world_users(40, seed=1, world_items=world_items), TEXTS, ids, config)
     user = RecEncoder.load(max_seq_length=config.max_seq_length)  # a fresh copy: training changes it in place
     report, heads = fine_tune(user, examples, items, config, tmp_path, valid=valid,
@@ -56,6 +58,37 @@ def test_training_beats_the_untrained_encoder_on_validation_users(embedder, worl
 
     kept = ndcg10_from_ranks(target_ranks(rec.encoder_scores(valid.histories), valid.histories, valid.targets))
     assert abs(kept - report.best_ndcg10) < 0.02, (kept, report.best_ndcg10)
+
+
+def test_stage_one_trains_the_heads_and_their_item_residuals_are_kept(embedder, world_items, tmp_path):
+    TEXTS = world_items["texts"]
+    ids = list(TEXTS)
+    index = {item: n for n, item in enumerate(ids)}
+    items = RecEncoder(embedder.model, embedder.path).encode_items([TEXTS[i] for i in ids])
+    valid_users = _cross_world_users(30, seed=2, world_items=world_items)
+    valid = ValidationSet([[index[i] for i in s[:-1]] for s in valid_users.values()],
+                          [index[s[-1]] for s in valid_users.values()])
+    config = TrainConfig(max_steps=1, batch_size=8, warm_heads_epochs=6, warm_heads_batch=16, head_learning_rate=1e-2,
+                         residual_learning_rate=3e-2, max_minutes=0, eval_every=1, seed=1)
+    examples = build_examples(_cross_world_users(40, seed=1, world_items=world_items), TEXTS, ids, config)
+    user = RecEncoder.load(max_seq_length=config.max_seq_length)
+    report, heads = fine_tune(user, examples, items, config, tmp_path, valid=valid, item_texts=[TEXTS[i] for i in ids],
+                              progress=False, echo=lambda _: None, item_ids=ids)
+    before = report.warm_heads[0][1]
+    assert report.warm_heads[0][0] == 0 and max(v for _, v in report.warm_heads) >= before + 0.25, report.warm_heads
+    assert report.validation[0][1] >= max(v for _, v in report.warm_heads) - 1e-6  # stage 2 starts from the best
+    # residuals are per item id: saved, loaded, applied only to the ids they were trained for
+    heads.save(tmp_path)
+    from ranking.heads import Heads
+    import numpy as np
+
+    loaded = Heads.load(tmp_path)
+    assert loaded.residual_ids == ids and np.abs(loaded.residual).max() > 0
+    with_ids = loaded.items(items, ids)
+    assert np.allclose(with_ids, heads.items(items, ids), atol=1e-3)  # float16 on disk
+    unknown = loaded.items(items, [f"other-{i}" for i in ids])
+    assert np.allclose(unknown, loaded.without_residual().items(items), atol=1e-6)
+    assert not np.allclose(unknown, with_ids, atol=1e-3)
 
 
 def _pop(n):
