@@ -34,16 +34,15 @@ def eval_search(catalog: Path = typer.Option(..., help="Catalog file the loaders
                     False, "--heldout", help="Evaluate only the queries `train encoder` holds out (fold 0 of 5 by a "
                                              "hash of the query text; re-ranker fold 0)."),
                 fusion_weight: Optional[float] = typer.Option(
-                    None, help="Dense weight of the convex fusion (default: FusionConfig's).")) -> None:
+                    None, help="Dense weight of the convex fusion (default: the one stored with --encoder, else FusionConfig's).")) -> None:
     """Evaluate bm25, dense and hybrid search (and hybrid+rerank) on graded judgments; prints a table, writes JSON."""
     from catalog.loaders import LoaderError, parse_mapping
     from catalog.settings import Settings
     from eval.search_eval import candidate_depth, evaluate, load_judgments, open_cached_search, print_table
     from retrieval.catalog_cache import cached_candidates, file_hash
-    from retrieval.encoder_commands import encoder_option_embedder, meta_summary
+    from retrieval.encoder_commands import encoder_option_embedder, fusion_for, meta_summary
     from retrieval.encoder_finetune import FinetuneConfig, is_heldout
     from retrieval.reranker import load_newest
-    from retrieval.search import FusionConfig
 
     try:
         mapping = parse_mapping(catalog_map)
@@ -74,7 +73,7 @@ def eval_search(catalog: Path = typer.Option(..., help="Catalog file the loaders
         if model is None:
             typer.secho(f"error: no usable re-ranker under {reranker}", fg="red", err=True)
             raise typer.Exit(2)
-    fusion = FusionConfig() if fusion_weight is None else FusionConfig(dense_weight=fusion_weight)
+    fusion = fusion_for(encoder_meta, fusion_weight)
     try:
         engine, items, build_s = open_cached_search(catalog, mapping, cache_dir, embedder, fusion)
     except LoaderError as exc:

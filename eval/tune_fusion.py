@@ -26,7 +26,8 @@ from eval.metrics import ndcg_at_k
 from eval.search_eval import load_judgments, open_cached_search
 from catalog.settings import Settings
 from retrieval.encoder_commands import encoder_option_embedder
-from retrieval.encoder_finetune import FinetuneConfig, is_heldout
+from retrieval.encoder_finetune import FinetuneConfig, is_heldout, update_meta
+from retrieval.encoder_versions import encoder_folder
 from retrieval.fusion import FusionConfig, fuse
 
 GRID = {
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=Path("results/fusion_tuning.json"))
     parser.add_argument("--encoder", type=Path, default=None, help="a fine-tuned encoder (version folder or root)")
     parser.add_argument("--convex-only", action="store_true", help="only convex fusion at depth 200 (quick)")
+    parser.add_argument("--save", action="store_true", help="store the chosen fusion in the encoder version's "
+                        "meta.json (search then serves it with that encoder)")
     args = parser.parse_args(argv)
 
     judged = load_judgments(args.judgments)
@@ -93,6 +96,9 @@ def main(argv: list[str] | None = None) -> dict:
         "baselines_test": {n: round(score(c, cached, judged.gains, halves["test"]), 4) for n, c in baselines.items()},
         "top5_tune": [{"config": c.__dict__, "ndcg@10": round(s, 4)} for s, c in rows[:5]],
     }
+    if args.save and meta is not None:
+        update_meta(encoder_folder(args.encoder), fusion=best.__dict__)
+        result["saved_to"] = str(encoder_folder(args.encoder))
     print(json.dumps(result, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))

@@ -93,24 +93,26 @@ def train_reranker(catalog: Path = typer.Option(..., help="Catalog file the load
                    cache_dir: Path = typer.Option(Path("var/eval-cache"), help="Indexes cached by catalog hash "
                                                   "(shared with `eval search`)."),
                    encoder: Optional[Path] = typer.Option(None, help="Dense encoder of the candidates and features: a "
-                                                          "`train encoder` version folder or root (default packaged).")
+                                                          "`train encoder` version folder or root (default packaged)."),
+                   fusion_weight: Optional[float] = typer.Option(None, help="Dense weight of the convex fusion "
+                                                                 "(default: the one stored with --encoder).")
                    ) -> None:
     """Train the LightGBM LambdaMART re-ranker over the hybrid candidates of the judged queries;
     prints query-level cross-validated NDCG@10 and writes a new version under OUT."""
     from catalog.loaders import LoaderError, parse_mapping
     from catalog.settings import Settings
     from retrieval.catalog_cache import cached_candidates, file_hash, open_cached_search
-    from retrieval.encoder_commands import encoder_option_embedder
+    from retrieval.encoder_commands import encoder_option_embedder, fusion_for
     from retrieval.judgments import load_judgments
     from retrieval.rerank_train import build_dataset, train
-    from retrieval.search import FusionConfig
 
     settings = Settings()
     try:
         mapping = parse_mapping(catalog_map)
         judged = load_judgments(judgments)
-        embedder, _ = encoder_option_embedder(settings, encoder)
-        search, items, _ = open_cached_search(catalog, mapping, cache_dir, embedder, FusionConfig())
+        embedder, encoder_meta = encoder_option_embedder(settings, encoder)
+        fusion = fusion_for(encoder_meta, fusion_weight)
+        search, items, _ = open_cached_search(catalog, mapping, cache_dir, embedder, fusion)
     except (LoaderError, FileNotFoundError) as exc:
         typer.secho(f"error: {exc}", fg="red", err=True)
         raise typer.Exit(2)

@@ -136,19 +136,24 @@ def _index_served(settings, embedder, echo) -> None:
 def encoder_option_embedder(settings, encoder: Path | None):
     """The embedder ``--encoder DIR`` asks for (a version folder, or a root: its newest good version),
     with the version's meta (None for the packaged encoder)."""
-    from retrieval.encoder_versions import newest_good, read_meta
+    from retrieval.encoder_versions import encoder_folder, read_meta
     from retrieval.encoders import make_embedder
 
     if encoder is None:
         return make_embedder(settings), None
-    folder = Path(encoder)
-    if not (folder / "modules.json").is_file():
-        folder = newest_good(folder)
-        if folder is None:
-            raise FileNotFoundError(f"no good fine-tuned encoder under {encoder}")
+    folder = encoder_folder(encoder)
     return make_embedder(settings, model_path=folder), read_meta(folder)
+
+
+def fusion_for(meta: dict | None, dense_weight: float | None):
+    """``--fusion-weight`` if given, else the fusion stored with the encoder, else the default."""
+    from retrieval.fusion import FusionConfig
+
+    if dense_weight is not None:
+        return FusionConfig(dense_weight=dense_weight)
+    return FusionConfig(**meta["fusion"]) if meta and meta.get("fusion") else FusionConfig()
 
 
 def meta_summary(meta: dict | None) -> dict | None:
     return None if meta is None else json.loads(json.dumps({k: meta.get(k) for k in ("created", "config", "heldout",
-                                                                                        "triples", "steps")}))
+                                                                                        "triples", "steps", "fusion")}))

@@ -206,14 +206,19 @@ def _trainer(base_model: Path, rows: list, out: Path, config: FinetuneConfig, ca
     return model, trainer
 
 
-def mark_evaluated(version: Path, heldout: Mapping) -> dict:
-    """Record the held-out before/after numbers in ``meta.json`` (atomically); ``good`` when the
-    fine-tuned dense NDCG@10 beats the packaged one on the held-out queries."""
+def update_meta(version: Path, **fields) -> dict:
+    """Set top-level ``fields`` of a version's ``meta.json`` (atomically); returns the new meta."""
     path = Path(version) / "meta.json"
-    meta = json.loads(path.read_text())
-    meta["heldout"].update(dict(heldout))
-    meta["good"] = heldout["dense_ndcg@10_finetuned"] > heldout["dense_ndcg@10_packaged"]
+    meta = {**json.loads(path.read_text()), **fields}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(meta, indent=1))
     tmp.replace(path)
     return meta
+
+
+def mark_evaluated(version: Path, heldout: Mapping) -> dict:
+    """Record the held-out before/after numbers in ``meta.json``; ``good`` when the fine-tuned dense
+    NDCG@10 beats the packaged one on the held-out queries."""
+    meta = json.loads((Path(version) / "meta.json").read_text())
+    return update_meta(version, heldout={**meta["heldout"], **dict(heldout)},
+                       good=heldout["dense_ndcg@10_finetuned"] > heldout["dense_ndcg@10_packaged"])

@@ -59,6 +59,17 @@ def newest_good(root: Path) -> Path | None:
     return None
 
 
+def encoder_folder(path: Path) -> Path:
+    """A version folder given itself or its root (then the newest good version); FileNotFoundError if none."""
+    folder = Path(path)
+    if (folder / "modules.json").is_file():
+        return folder
+    found = newest_good(folder)
+    if found is None:
+        raise FileNotFoundError(f"no good fine-tuned encoder under {path}")
+    return found
+
+
 def collection_for(folder: Path, suffix: str = "") -> str:
     """The Chroma collection of a model folder (as ``IndexPaths.collection`` names it)."""
     return f"products-{model_name(Path(folder))}{suffix}"[:60]

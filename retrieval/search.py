@@ -127,6 +127,9 @@ class ProductSearch:
         client = open_client(paths.chroma, settings.chroma_url)
         embedder = embedder or cls._served_embedder(settings, store, client)
         vectors = VectorIndex(client, paths.collection(embedder), embedder)
+        tuned = _encoder_fusion(embedder)
+        if fusion == FusionConfig() and tuned is not None:  # the weight tuned for this encoder (eval/tune_fusion.py)
+            fusion = tuned
         reranker = None
         if settings.search_reranker:
             reranker = load_newest(settings.search_reranker_dir or settings.data_dir / "models" / "reranker",
@@ -232,3 +235,18 @@ class ProductSearch:
         matching = [p for p in self.store.iter_products() if filters.accepts(p)]
         matching.sort(key=lambda p: (p.rating or 0.0), reverse=True)
         return [SearchHit(p, p.rating or 0.0, {"bm25": 0.0, "dense": 0.0, "hybrid": 0.0}) for p in matching[:k]]
+
+
+def _encoder_fusion(embedder) -> FusionConfig | None:
+    """The fusion stored with a fine-tuned encoder (``meta.json`` "fusion"), if any and valid."""
+    import json
+
+    if getattr(embedder, "path", None) is None:
+        return None
+    meta_file = Path(embedder.path) / "meta.json"
+    try:
+        fields = json.loads(meta_file.read_text()).get("fusion") if meta_file.is_file() else None
+        return FusionConfig(**fields) if fields else None
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        log.warning("ignoring the fusion stored in %s (%s)", meta_file, exc)
+        return None

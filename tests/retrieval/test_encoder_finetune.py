@@ -114,7 +114,7 @@ def test_serving_uses_a_good_complete_finetuned_encoder_else_the_packaged_one(tr
     good = root / "20990101-000000-good"
     shutil.copytree(trained["versions"][0], good)
     meta = json.loads((good / "meta.json").read_text())
-    (good / "meta.json").write_text(json.dumps({**meta, "good": True}))
+    (good / "meta.json").write_text(json.dumps({**meta, "good": True, "fusion": {"dense_weight": 0.7}}))
     caplog.clear()
     search = ProductSearch.from_settings(settings)  # good but not indexed: packaged
     assert search.embedder.name == embedder.name and "vector collection is missing" in caplog.text
@@ -125,6 +125,7 @@ def test_serving_uses_a_good_complete_finetuned_encoder_else_the_packaged_one(tr
     search = ProductSearch.from_settings(settings)
     assert Path(search.embedder.path) == good and search.vectors.name == collection_for(good)
     assert "dense encoder: fine-tuned" in caplog.text
+    assert search.fusion.dense_weight == 0.7  # the fusion tuned for this encoder comes with it
     assert search.search("toy train", k=3)  # it searches its own collection
 
     newer = root / "20990102-000000-corrupt"  # newer, says good, indexed, but its weights are garbage
@@ -136,8 +137,24 @@ def test_serving_uses_a_good_complete_finetuned_encoder_else_the_packaged_one(tr
     caplog.set_level(logging.INFO, logger="retrieval.search")
     search = ProductSearch.from_settings(settings)
     assert search.embedder.name == embedder.name and "does not load" in caplog.text
+    assert search.fusion.dense_weight == 0.3
 
     (newer / "meta.json").write_text("{broken")  # unreadable meta: skipped, the older good one serves
     caplog.clear()
     search = ProductSearch.from_settings(settings)
     assert Path(search.embedder.path) == good and "unreadable meta.json" in caplog.text
+
+
+def test_eval_search_heldout_with_the_finetuned_encoder_matches_train_encoder(trained, tmp_path):
+    version = trained["versions"][0]
+    held = json.loads((version / "meta.json").read_text())["heldout"]
+    out = tmp_path / "result.json"
+    args = ["eval", "search", "--catalog", str(SAMPLE / "products.csv"), "--judgments", str(SAMPLE / "judgments.csv"),
+            "--cache-dir", str(trained["root"] / "cache"), "--encoder", str(version), "--heldout",
+            "--out", str(out)]
+    result = CliRunner().invoke(build_app(), args, env={"SHOPASSIST_DATA_DIR": str(trained["root"] / "data")})
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["queries"] == held["queries"] and data["queries_encoder_trained_on"] == 0
+    assert data["encoder"].startswith(version.name)  # the fine-tuned model, not the packaged one
+    assert data["systems"]["dense"]["ndcg@10"] == pytest.approx(held["dense_ndcg@10_finetuned"], abs=2e-3)
