@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     encoder_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
         "torch", description="Sentence encoder for ingest and queries: torch (sentence-transformers), onnx "
         "(ONNX Runtime, same vectors) or onnx-int8 (quantised; its own vector collection). Training uses torch.")
+    ranker_backend: Literal["torch", "onnx"] = Field(
+        "onnx", description="Runtime of the recommender's user tower for the one context a turn encodes: onnx "
+        "(ONNX Runtime, same vectors, exported once per checkpoint) or torch.")
     search_reranker: bool = Field(True, description="Re-order hybrid candidates with the newest good learned "
                                   "re-ranker under search_reranker_dir, when there is one.")
     search_reranker_dir: Path | None = Field(None, description="Root of the re-ranker versions; default "

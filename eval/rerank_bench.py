@@ -28,7 +28,7 @@ from pathlib import Path
 
 
 def run_benchmark(items: Path, model: Path, runs: int = 50, candidates: int = 200, history: int = 8,
-                  threads: int = 2, seed: int = 7) -> dict:
+                  threads: int = 2, seed: int = 7, backend: str = "onnx") -> dict:
     """Time ``runs`` re-rankings of ``candidates`` items; returns the numbers as a dict."""
     from catalog.events import EventStore
     from catalog.records import Event, Product
@@ -45,7 +45,7 @@ def run_benchmark(items: Path, model: Path, runs: int = 50, candidates: int = 20
     products = [Product(id=i, title=texts[i][:300]) for i in chosen]
     tmp = Path(tempfile.mkdtemp(prefix="rerank-bench-"))
     try:
-        settings = Settings(data_dir=tmp, torch_threads=threads)
+        settings = Settings(data_dir=tmp, torch_threads=threads, ranker_backend=backend)
         ckpt = Checkpoint.load(model)
         shutil.copytree(ckpt.path, model_root(settings) / ckpt.version, ignore=shutil.ignore_patterns("cache"))
         store = Store.from_settings(settings)
@@ -72,7 +72,7 @@ def run_benchmark(items: Path, model: Path, runs: int = 50, candidates: int = 20
     return {"p50_ms": round(statistics.median(timings), 1),
             "p95_ms": round(timings[min(len(timings) - 1, int(0.95 * len(timings)))], 1),
             "mean_ms": round(statistics.fmean(timings), 1), "runs": runs, "candidates": len(hits),
-            "threads": threads, "model": ckpt.version}
+            "threads": threads, "model": ckpt.version, "backend": backend}
 
 
 def main() -> None:
@@ -82,8 +82,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--candidates", type=int, default=200)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--backend", choices=("onnx", "torch"), default="onnx",
+                        help="runtime of the per-turn user-tower pass (the served default is onnx)")
     args = parser.parse_args()
-    result = run_benchmark(args.items, args.model, args.runs, args.candidates, threads=args.threads)
+    result = run_benchmark(args.items, args.model, args.runs, args.candidates, threads=args.threads,
+                           backend=args.backend)
     for key in ("p50_ms", "p95_ms", "mean_ms"):
         print(f"{key}: {result[key]}")
     print(json.dumps(result))

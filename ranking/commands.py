@@ -49,6 +49,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         learning_rate: float = typer.Option(5e-4, help="AdamW peak learning rate of the user tower"),
         head_learning_rate: float = typer.Option(2e-3, help="peak learning rate of the item projection and gate"),
         adapter: str = typer.Option("lora", help="lora (a ~2 MB peft adapter) or full (upper BERT layers)"),
+        warm_heads_epochs: float = typer.Option(3.0, help="stage 1: epochs of the heads alone over cached tower "
+                                                          "vectors before the tower trains (0 = off)"),
+        item_residual: bool = typer.Option(True, help="train a residual vector per item seen in training "
+                                                      "(collaborative item side)"),
         eval_every: int = typer.Option(100, help="validation NDCG@10 every N steps (early stopping, best kept)"),
         patience: int = typer.Option(3, help="stop after this many validations without improvement"),
         device: str = typer.Option("auto", help="auto (CUDA when present) | cpu | cuda | cuda:N | mps"),
@@ -70,8 +74,10 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         settings = _settings()
         config = TrainConfig(epochs=epochs if epochs is not None else (3.0 if from_events else 1.0),
                              max_steps=max_steps, max_minutes=max_minutes, batch_size=batch_size,
-                             learning_rate=learning_rate, head_learning_rate=head_learning_rate, adapter=adapter, eval_every=eval_every, patience=patience,
-                             device=device, torch_threads=threads or settings.torch_threads)
+                             learning_rate=learning_rate, head_learning_rate=head_learning_rate, adapter=adapter,
+                             eval_every=eval_every, patience=patience, device=device,
+                             torch_threads=threads or settings.torch_threads, warm_heads_epochs=warm_heads_epochs,
+                             item_residual=item_residual)
         if from_events:
             from catalog.store import Store
             from ranking.from_events import train_from_events

@@ -53,6 +53,7 @@ from ranking.checkpoint import Checkpoint, ContextSettings, newest_good
 from ranking.context import EVENT_WEIGHTS, build_user_context, negative_items, weighted_history
 from ranking.encoder import RecEncoder
 from ranking.heads import Heads
+from ranking.onnx_tower import load_onnx_tower
 from ranking.item_cache import ItemVectorCache, product_text
 from ranking.profile import UserProfile, build_profile
 from ranking.recommender import UNTRAINED_WEIGHTS
@@ -107,17 +108,22 @@ class _Model:
     context: ContextSettings
     heads: Heads
     stats: tuple[dict[str, int], np.ndarray, object] | None
+    turn_tower: object | None = None  # ONNX Runtime copy of user_encoder for single contexts (None: torch)
 
     @property
     def version(self) -> str:
         return self.checkpoint.version if self.checkpoint else "untrained"
 
 
-def _load_model(checkpoint: Checkpoint | None, fallback_encoder: RecEncoder) -> _Model:
+def _load_model(checkpoint: Checkpoint | None, fallback_encoder: RecEncoder, onnx_root: Path | None = None) -> _Model:
     if checkpoint is None:
-        return _Model(None, fallback_encoder, UNTRAINED_WEIGHTS, ContextSettings(), UNTRAINED_HEADS, None)
-    return _Model(checkpoint, checkpoint.load_user_tower(), checkpoint.blend, checkpoint.context, checkpoint.heads(),
-                  _load_model_stats(checkpoint))
+        model = _Model(None, fallback_encoder, UNTRAINED_WEIGHTS, ContextSettings(), UNTRAINED_HEADS, None)
+    else:
+        model = _Model(checkpoint, checkpoint.load_user_tower(), checkpoint.blend, checkpoint.context,
+                       checkpoint.heads(), _load_model_stats(checkpoint))
+    if onnx_root is not None:
+        model.turn_tower = load_onnx_tower(model.user_encoder, onnx_root / model.version)
+    return model
 
 
 class Ranker:
@@ -135,11 +141,14 @@ class Ranker:
             trap in DESIGN.md); on a quiet core it is ~10–20 ms.
         model_dir: folder of checkpoint versions watched for a newer good one (None: no hot swap).
         reload_every: seconds between two looks at ``model_dir`` (0: look on every call).
+        onnx_root: run the per-turn user-tower pass on ONNX Runtime, exports under ``onnx_root/<version>``
+            (None: torch). Measured in docs/ranking.md ("Re-ranking latency").
     """
 
     def __init__(self, store: Store, events: EventStore, checkpoint: Checkpoint | None, user_encoder: RecEncoder,
                  item_encoder: RecEncoder, cache_dir: Path | None = None, threads: int | None = None,
-                 turn_threads: int = 1, model_dir: Path | None = None, reload_every: float = RELOAD_SECONDS):
+                 turn_threads: int = 1, model_dir: Path | None = None, reload_every: float = RELOAD_SECONDS,
+                 onnx_root: Path | None = None):
         self.store = store
         self.events = events
         self.item_encoder = item_encoder
@@ -149,12 +158,15 @@ class Ranker:
         self.turn_threads = turn_threads
         self.model_dir = model_dir
         self.reload_every = reload_every
+        self.onnx_root = onnx_root
         self._model = _Model(checkpoint, user_encoder, checkpoint.blend if checkpoint else UNTRAINED_WEIGHTS,
                              checkpoint.context if checkpoint else ContextSettings(),
                              checkpoint.heads() if checkpoint else UNTRAINED_HEADS, None)
         if checkpoint is not None:
             self._model = _Model(checkpoint, user_encoder, self._model.weights, self._model.context,
                                  self._model.heads, _load_model_stats(checkpoint))
+        if onnx_root is not None:  # also for the untrained tower
+            self._model.turn_tower = load_onnx_tower(user_encoder, onnx_root / self._model.version)
         self._live_counts: tuple[float, dict[str, float]] = (0.0, {})
         self._projected: tuple[tuple, np.ndarray] | None = None
         self._last_look = time.monotonic()
@@ -210,8 +222,9 @@ class Ranker:
         else:
             user_encoder = ckpt.load_user_tower()
             log.info("recommender checkpoint %s loaded", ckpt.version)
+        onnx_root = root.parent / "ranker-onnx" if settings.ranker_backend == "onnx" else None
         return cls(store, EventStore(store), ckpt, user_encoder, item_encoder, root / "cache", settings.torch_threads,
-                   model_dir=root)
+                   model_dir=root, onnx_root=onnx_root)
 
     # -- hot swap -------------------------------------------------------------------------
     def reload(self) -> bool:
@@ -228,7 +241,7 @@ class Ranker:
             if found is None or (self.checkpoint is not None and found.version <= self.checkpoint.version):
                 return False
             try:
-                model = _load_model(found, self.item_encoder)
+                model = _load_model(found, self.item_encoder, self.onnx_root)
             except Exception as exc:  # a broken new version must not take the server down
                 log.warning("could not load the new recommender checkpoint %s: %s", found.version, exc)
                 return False
@@ -265,8 +278,11 @@ class Ranker:
         ctx = self.user_context(model, query, history, weights, products)
         if not ctx.text:
             return None
-        with _torch_threads(self.turn_threads):
-            tower = model.user_encoder.encode_contexts([ctx.text])
+        if model.turn_tower is not None:
+            tower = model.turn_tower.encode_contexts([ctx.text])
+        else:
+            with _torch_threads(self.turn_threads):
+                tower = model.user_encoder.encode_contexts([ctx.text])
         recent = self._projected_vectors(model, [products[i] for i in ctx.items]) if ctx.items else None
         if recent is None:
             return model.heads.user(tower, [[]], None, np.zeros((0, tower.shape[1]), np.float32))[0]

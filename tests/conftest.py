@@ -31,4 +31,6 @@ def mini_catalog_path() -> Path:
 def settings(tmp_path):
     from catalog.settings import Settings
 
-    return Settings(data_dir=tmp_path / "data")
+    # torch for the per-turn user-tower pass: an ONNX export per test folder would cost ~10 s each;
+    # tests/ranking/test_onnx_tower.py covers the served default (onnx)
+    return Settings(data_dir=tmp_path / "data", ranker_backend="torch")

@@ -6,7 +6,7 @@ backend at once, so the next answer already reflects them. After an escalation a
 polls for the agent's replies and appends them to the chat.
 
 Element ids (stable, used by the browser test): ``shopper``, ``profile``, ``chat``, ``msg``,
-``send``, ``talk``, ``status``, ``cart``, ``details``, and per card slot ``i``: ``card-i``,
+``send``, ``talk``, ``forget``, ``status``, ``cart``, ``details``, and per card slot ``i``: ``card-i``,
 ``card-i-body`` (``.product-card`` with ``.title``, ``.price``, ``.why`` and a ``details.scores``
 breakdown), ``card-i-details``, ``card-i-like``, ``card-i-cart``, ``card-i-buy``, ``card-i-skip``.
 """
@@ -67,6 +67,7 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper], limiter: Rat
         with gr.Row():
             shopper = gr.Dropdown(choices, value="", label="Shopping as", elem_id="shopper", scale=2)
             profile = gr.Markdown("", elem_id="profile")
+            forget = gr.Button("Forget my history", elem_id="forget", size="sm", scale=0)
         with gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(label="Chat", elem_id="chat", height=460)
@@ -108,6 +109,22 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper], limiter: Rat
         start_outputs = [sess, chat, cart, details, profile, status, timer, *cards]
         blocks.load(start, inputs=[shopper], outputs=start_outputs)
         shopper.change(start, inputs=[shopper], outputs=start_outputs)
+
+        def forget_me(shopper_id: str | None, state: dict):
+            """Erase this shopper everywhere (events, sessions, transcripts, profile), then start afresh."""
+            if state is None:
+                return (gr.skip(),) * len(start_outputs)
+            user = effective_user(state["session_id"], state["user_id"])
+            try:
+                removed = backend.forget_user(user, session_id=state["session_id"])
+            except NotReady as exc:
+                return (*[gr.skip()] * 5, f"Not yet: {exc}", *[gr.skip()] * (len(start_outputs) - 6))
+            out = list(start(shopper_id))
+            out[5] = (f"Forgotten: {sum(int(v) for v in removed.values() if isinstance(v, int))} stored records "
+                      "about you were deleted; recommendations start from scratch.")
+            return tuple(out)
+
+        forget.click(forget_me, [shopper, sess], start_outputs, show_progress="hidden", concurrency_limit=8)
 
         def respond(message: str, history: list[dict], state: dict):
             text = (message or "").strip()[:2000]

@@ -154,6 +154,8 @@ def test_shopper_journey_in_a_real_browser(server, browser, tmp_path):
     assert other.locator('#chat [data-testid="user"]').count() == 0
     assert "empty" in other.locator("#cart").inner_text()
     assert not other.locator("#card-0").is_visible()
+    other.click("#forget")  # forget-me from the page: a fresh session, the profile says so
+    other.wait_for_function("document.querySelector('#status').innerText.includes('Forgotten')", timeout=30_000)
 
     # 5. talk to a person -> 6. an agent answers through the API -> 7. the reply shows in the chat
     page.click("#talk")
