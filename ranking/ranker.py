@@ -51,7 +51,7 @@ from catalog.store import Store
 from ranking.blend import BlendWeights
 from ranking.checkpoint import Checkpoint, ContextSettings, newest_good
 from ranking.context import EVENT_WEIGHTS, build_user_context, negative_items, weighted_history
-from ranking.encoder import RecEncoder
+from ranking.encoder import RecEncoder, packaged_model_path
 from ranking.heads import Heads
 from ranking.onnx_tower import load_onnx_tower
 from ranking.item_cache import ItemVectorCache, product_text
@@ -204,14 +204,16 @@ class Ranker:
         Args:
             settings: application settings (``data_dir``, ``torch_threads``).
             store: the catalogue store.
-            embedder: a ``retrieval.embedder.Embedder`` to reuse as the item tower (saves loading MiniLM twice).
+            embedder: a ``retrieval.embedder.Embedder`` to reuse as the item tower (saves loading MiniLM twice);
+                used only when it is the torch copy of the item tower's model (search may serve ONNX or a
+                fine-tuned encoder: their vectors are not the ones the checkpoint was trained on).
         """
         import torch
 
         torch.set_num_threads(settings.torch_threads)
         root = model_root(settings)
         ckpt = newest_good(root)
-        if embedder is not None:
+        if _is_item_tower(embedder, settings):
             item_encoder = RecEncoder(embedder.model, getattr(embedder, "path", None))
         else:
             item_encoder = RecEncoder.load(settings.embedding_model)
@@ -411,6 +413,15 @@ class Ranker:
     def profile_text(self, user: str | None) -> str:
         """The profile as sentences the shopper reads ("You often buy Thomas & Friends; usually £10–30. ...")."""
         return self.profile(user).text()
+
+
+def _is_item_tower(embedder, settings: Settings) -> bool:
+    """True when ``embedder`` is a torch sentence-transformers copy of the recommender's item tower."""
+    path = getattr(embedder, "path", None)
+    if embedder is None or getattr(embedder, "model", None) is None or path is None:
+        return False
+    wanted = Path(settings.embedding_model) if settings.embedding_model else packaged_model_path()
+    return Path(path).resolve() == wanted.resolve()
 
 
 def _breakdown(negatives: list[str], penalty: float, scores: dict[str, float]) -> dict[str, float]:

@@ -55,3 +55,13 @@ def test_a_tower_that_cannot_be_exported_falls_back_to_torch(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert load_onnx_tower(RecEncoder.load(max_seq_length=64), blocker / "v1") is None
     assert "using torch" in caplog.text
+
+
+def test_search_encoders_that_are_not_the_item_tower_are_not_reused(settings, embedder):
+    from ranking.ranker import _is_item_tower
+
+    assert _is_item_tower(embedder, settings)  # the packaged torch MiniLM: shared, loaded once
+    other = type("FineTuned", (), {"model": embedder.model, "path": settings.data_dir / "models" / "encoder" / "v1"})()
+    onnx = type("Onnx", (), {"path": embedder.path})()  # no torch model
+    assert not _is_item_tower(other, settings) and not _is_item_tower(onnx, settings)
+    assert not _is_item_tower(None, settings)
