@@ -10,9 +10,14 @@ The loss is a softmax over the WHOLE catalogue (:func:`catalogue_loss`): every o
 negative (which subsumes in-batch and "hard" negatives at these catalogue sizes: the hardest
 negatives are in it), the user's own history is masked out as in the evaluation, and items the
 shopper marked ``not_interested`` get ``negative_margin`` added to their logit (pushed down harder).
-The item side is the frozen MiniLM vectors through a trained projection (:mod:`ranking.heads`),
-re-applied to the whole catalogue every step (one 384 x 384 product), so the item side learns without
-re-encoding any item text. The user vector mixes the tower with the history mean (the gate is learnt).
+The item side is the frozen MiniLM vectors through a trained projection plus a residual per item id
+(:mod:`ranking.heads`), re-applied to the whole catalogue every step (one 384 x 384 product), so the
+item side learns without re-encoding any item text. The user vector mixes the tower with the history
+mean (the gate is learnt).
+
+Two stages: stage 1 trains only the heads for ``warm_heads_epochs`` over tower vectors of the examples
+computed once (cheap: no BERT pass per step); stage 2 trains the LoRA tower with the heads, starting
+from stage 1's best (which stays the answer unless the tower beats it on validation).
 
 Convergence: every ``eval_every`` steps NDCG@10 on validation users (no query, full ranking, history
 masked), the best step is kept (its weights restored at the end), training stops early after
