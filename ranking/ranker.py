@@ -161,10 +161,8 @@ class Ranker:
         self.onnx_root = onnx_root
         self._model = _Model(checkpoint, user_encoder, checkpoint.blend if checkpoint else UNTRAINED_WEIGHTS,
                              checkpoint.context if checkpoint else ContextSettings(),
-                             checkpoint.heads() if checkpoint else UNTRAINED_HEADS, None)
-        if checkpoint is not None:
-            self._model = _Model(checkpoint, user_encoder, self._model.weights, self._model.context,
-                                 self._model.heads, _load_model_stats(checkpoint))
+                             checkpoint.heads() if checkpoint else UNTRAINED_HEADS,
+                             _load_model_stats(checkpoint) if checkpoint else None)
         if onnx_root is not None:  # also for the untrained tower
             self._model.turn_tower = load_onnx_tower(user_encoder, onnx_root / self._model.version)
         self._live_counts: tuple[float, dict[str, float]] = (0.0, {})

@@ -21,6 +21,7 @@ from pathlib import Path
 from catalog.settings import Settings
 from catalog.store import Store
 from retrieval.embedder import model_name
+from retrieval.vector_index import collection_hashes
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +118,6 @@ def _index_problem(client, name: str, stored: dict[str, str]) -> str | None:
         return "its vector collection is missing"
     if count != len(stored):
         return f"its vector collection has {count} of {len(stored)} products"
-    indexed: dict[str, str] = {}
-    for offset in range(0, count, 5000):
-        got = collection.get(include=["metadatas"], limit=5000, offset=offset)
-        indexed.update({i: (m or {}).get("hash", "") for i, m in zip(got["ids"], got["metadatas"])})
+    indexed = collection_hashes(collection)
     stale = sum(1 for pid, h in stored.items() if indexed.get(pid) != h)
     return f"its vector collection has {stale} stale products" if stale else None

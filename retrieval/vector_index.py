@@ -55,6 +55,15 @@ def filter_metadata(product) -> dict:
     return meta
 
 
+def collection_hashes(collection, page: int = 5000) -> dict[str, str]:
+    """id -> content hash of every vector in a Chroma ``collection`` (read in pages)."""
+    out: dict[str, str] = {}
+    for offset in range(0, collection.count(), page):
+        got = collection.get(include=["metadatas"], limit=page, offset=offset)
+        out.update({i: (m or {}).get("hash", "") for i, m in zip(got["ids"], got["metadatas"])})
+    return out
+
+
 def open_client(folder: Path | None = None, url: str | None = None):
     """A Chroma client: ``HttpClient`` for a server URL, else ``PersistentClient`` in ``folder``."""
     import chromadb
@@ -95,12 +104,7 @@ class VectorIndex:
 
     def hashes(self) -> dict[str, str]:
         """id -> content hash of every stored vector."""
-        out: dict[str, str] = {}
-        page = 5000
-        for offset in range(0, self.count(), page):
-            got = self.collection.get(include=["metadatas"], limit=page, offset=offset)
-            out.update({i: (m or {}).get("hash", "") for i, m in zip(got["ids"], got["metadatas"])})
-        return out
+        return collection_hashes(self.collection)
 
     def upsert(self, ids: Sequence[str], vectors: np.ndarray, hashes: Sequence[str],
                products: Sequence | None = None) -> None:

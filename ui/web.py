@@ -120,7 +120,7 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper], limiter: Rat
             except NotReady as exc:
                 return (*[gr.skip()] * 5, f"Not yet: {exc}", *[gr.skip()] * (len(start_outputs) - 6))
             out = list(start(shopper_id))
-            out[5] = (f"Forgotten: {sum(int(v) for v in removed.values() if isinstance(v, int))} stored records "
+            out[5] = (f"Forgotten: {sum(removed.values())} stored records "
                       "about you were deleted; recommendations start from scratch.")
             return tuple(out)
 

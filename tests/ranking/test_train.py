@@ -24,14 +24,20 @@ def _cross_world_users(n: int, seed: int, world_items) -> dict[str, list[str]]:
     return users
 
 
-def test_training_beats_the_untrained_encoder_on_validation_users(embedder, world_items, tmp_path):
-    TEXTS = world_items["texts"]
-    ids = list(TEXTS)
+def _cross_world_setup(embedder, world_items):
+    """Item texts, ids, packaged item vectors and 30 validation users of the cross-world chain."""
+    texts = world_items["texts"]
+    ids = list(texts)
     index = {item: n for n, item in enumerate(ids)}
-    items = RecEncoder(embedder.model, embedder.path).encode_items([TEXTS[i] for i in ids])
+    items = RecEncoder(embedder.model, embedder.path).encode_items([texts[i] for i in ids])
     valid_users = _cross_world_users(30, seed=2, world_items=world_items)
     valid = ValidationSet([[index[i] for i in s[:-1]] for s in valid_users.values()],
                           [index[s[-1]] for s in valid_users.values()])
+    return texts, ids, items, valid
+
+
+def test_training_beats_the_untrained_encoder_on_validation_users(embedder, world_items, tmp_path):
+    TEXTS, ids, items, valid = _cross_world_setup(embedder, world_items)
     # the tower and the projection must learn the chain themselves: no stage 1, no per-item residuals
     config = TrainConfig(epochs=4, batch_size=8, learning_rate=2e-3, head_learning_rate=1e-2, warmup_ratio=0.0,
                          max_minutes=0, eval_every=10, patience=10, query_share=0.2, seed=1,
@@ -61,13 +67,7 @@ def test_training_beats_the_untrained_encoder_on_validation_users(embedder, worl
 
 
 def test_stage_one_trains_the_heads_and_their_item_residuals_are_kept(embedder, world_items, tmp_path):
-    TEXTS = world_items["texts"]
-    ids = list(TEXTS)
-    index = {item: n for n, item in enumerate(ids)}
-    items = RecEncoder(embedder.model, embedder.path).encode_items([TEXTS[i] for i in ids])
-    valid_users = _cross_world_users(30, seed=2, world_items=world_items)
-    valid = ValidationSet([[index[i] for i in s[:-1]] for s in valid_users.values()],
-                          [index[s[-1]] for s in valid_users.values()])
+    TEXTS, ids, items, valid = _cross_world_setup(embedder, world_items)
     config = TrainConfig(max_steps=1, batch_size=8, warm_heads_epochs=6, warm_heads_batch=16, head_learning_rate=1e-2,
                          residual_learning_rate=3e-2, max_minutes=0, eval_every=1, seed=1)
     examples = build_examples(_cross_world_users(40, seed=1, world_items=world_items), TEXTS, ids, config)
