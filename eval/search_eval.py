@@ -49,7 +49,8 @@ def evaluate(search: ProductSearch, judgments: Judgments, threshold: float = 2.5
         rankings = {"bm25": list(raw["bm25"]), "dense": list(raw["dense"]), "hybrid": hybrid}
         if reranker is not None:
             products = search.store.get_products(hybrid[:reranker.depth])
-            pool = Candidates(hybrid, fused, raw["bm25"], raw["dense"])
+            pool = Candidates(hybrid, fused, raw["bm25"], raw["dense"],
+                              query=c.query if candidates is not None else search.rewritten(query))
             rankings["hybrid+rerank"], _ = reranker.reorder(query, pool, products, search.lexical,
                                                             cross_validated=True)
         for system in systems:

@@ -62,8 +62,11 @@ def cached_candidates(search: ProductSearch, queries: Mapping[str, str], folder:
     """Hybrid candidates (as served: ``depth``, default ``fusion.depth``, from each system) of every
     query, cached in ``folder`` under a key of the queries, fusion, depth, vector collection and BM25 index."""
     depth = depth or search.fusion.depth
+    rewriter = search.rewriter()
     parts = [sorted(queries.items()), search.fusion.__dict__, search.vectors.name,
              search.lexical.fingerprint if search.lexical else None] + ([depth] if depth != search.fusion.depth else [])
+    if rewriter is not None:  # the key of a run without rewriting is what it was before rewriting existed
+        parts.append({"rewrite": rewriter.config(), "dense": search.rewrite_dense})
     key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
     path = Path(folder) / f"candidates-{key}.pkl"
     if path.is_file():
@@ -72,7 +75,7 @@ def cached_candidates(search: ProductSearch, queries: Mapping[str, str], folder:
     out = {}
     for qid, query in tqdm(queries.items(), desc="candidates", disable=not progress):
         order, fused, raw = search.candidates(query, "hybrid", depth)
-        out[qid] = Candidates(order, fused, raw["bm25"], raw["dense"])
+        out[qid] = Candidates(order, fused, raw["bm25"], raw["dense"], query=search.rewritten(query))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as handle:

@@ -7,7 +7,8 @@ Product search needs it: model numbers, brands and sizes are lexical. The title 
 On disk (``<data_dir>/bm25/``)::
 
     meta.json            the one pointer: {"current": "v-<time>-<rand>", "fingerprint": ..., "format": 2}
-    v-<time>-<rand>/     one complete index: bm25/ (bm25s files), ids.json, facets.json (filter values)
+    v-<time>-<rand>/     one complete index: bm25/ (bm25s files), ids.json, facets.json (filter values),
+                         words.json (catalog word counts: the spelling vocabulary, ``retrieval.query_rewrite``)
 
 :meth:`LexicalIndex.save` writes a new version folder completely (fsynced), then switches the
 pointer with one ``os.replace`` (atomic on POSIX): a reader sees the old index or the new one, never
@@ -32,6 +33,12 @@ from retrieval.facets import Facets
 TOKEN_PATTERN = r"(?u)\b\w+\b"
 
 
+def word_text(product: Product) -> str:
+    """The text the spelling vocabulary counts (each field once)."""
+    return " ".join(p for p in (product.title, product.brand or "", " ".join(product.category),
+                                product.description[:500]) if p)
+
+
 def document_text(product: Product) -> str:
     parts = [product.title, product.title, product.brand or "", " ".join(product.category),
              product.description[:500]]
@@ -41,12 +48,20 @@ def document_text(product: Product) -> str:
 class LexicalIndex:
     """BM25 over products; ``search`` returns (id, score) best first."""
 
-    def __init__(self, ids: list[str], retriever, fingerprint: str, facets: Facets | None = None):
+    def __init__(self, ids: list[str], retriever, fingerprint: str, facets: Facets | None = None,
+                 words: dict[str, int] | None = None):
         self.ids = ids
         self.retriever = retriever
         self.fingerprint = fingerprint
         self.facets = facets  # filter values per document (None: an index saved before facets existed)
+        self.words = words  # catalog word counts (None: an index saved before they were kept)
         self._stemmer = _stemmer()
+
+    def knows_stem(self, stem: str) -> bool:
+        return stem in self.retriever.vocab_dict if self.ids else False
+
+    def stem(self, words: list[str]) -> list[str]:
+        return self._stemmer(words)
 
     @classmethod
     def build(cls, products: list[Product], fingerprint: str, k1: float = 1.2, b: float = 0.75) -> "LexicalIndex":
@@ -58,7 +73,9 @@ class LexicalIndex:
             tokens = bm25s.tokenize([document_text(p) for p in products], token_pattern=TOKEN_PATTERN,
                                     stopwords="en", stemmer=_stemmer(), show_progress=False)
             retriever.index(tokens, show_progress=False)
-        return cls(ids, retriever, fingerprint, Facets.build(products))
+        from retrieval.query_rewrite import catalog_words
+
+        return cls(ids, retriever, fingerprint, Facets.build(products), dict(catalog_words(map(word_text, products))))
 
     def search(self, query: str, n: int, mask: np.ndarray | None = None) -> list[tuple[str, float]]:
         """The ``n`` best (id, score); with ``mask`` (bool per document) only masked documents score."""
@@ -99,6 +116,8 @@ class LexicalIndex:
         _write_durably(target / "ids.json", json.dumps(self.ids))
         if self.facets is not None:
             self.facets.save(target / "facets.json")
+        if self.words is not None:
+            _write_durably(target / "words.json", json.dumps(self.words))
         for path in target.rglob("*"):
             if path.is_file():
                 _fsync(path)
@@ -133,7 +152,8 @@ class LexicalIndex:
             facets = Facets.load(base / "facets.json") if (base / "facets.json").is_file() else None
             if facets is not None and len(facets) != len(ids):
                 raise ValueError(f"{len(facets)} facet rows for {len(ids)} ids")
-            return cls(ids, retriever, meta["fingerprint"], facets)
+            words = json.loads((base / "words.json").read_text()) if (base / "words.json").is_file() else None
+            return cls(ids, retriever, meta["fingerprint"], facets, words)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CorruptIndex(f"the BM25 index in {folder} is unreadable ({type(exc).__name__}: {exc}); "
                                "rebuild it from the store with `shopassist index rebuild`") from exc

@@ -11,7 +11,10 @@ One row per fused candidate, columns named in :data:`FEATURES`:
   character trigrams (typos, compounds);
 - numbers and units: "3/4 in", "10 ft", "18V" are read as (number, unit) pairs with unit aliases;
 - brand, category and description overlap (-1 when the product has none: Home Depot has titles only);
-- title length.
+- title length;
+- whether the query was rewritten (``Candidates.query``: spelling and units, ``retrieval.query_rewrite``)
+  and the trigram coverage of the query as typed. Every other term feature reads the rewritten query,
+  the one BM25 retrieved with.
 
 Example::
 
@@ -38,6 +41,7 @@ FEATURES = (
     "trigrams_in_title",
     "q_numbers", "numbers_in_title", "units_in_title", "title_numbers",
     "brand_match", "category_match", "description_match", "title_chars",
+    "q_rewritten", "typed_trigrams_in_title",
 )
 
 _WORD = re.compile(r"(?u)\b\w+\b")
@@ -59,12 +63,14 @@ _UNITS = {
 
 @dataclass(frozen=True)
 class Candidates:
-    """One query's fused candidates: ids best first, fused score by id, raw scores by system."""
+    """One query's fused candidates: ids best first, fused score by id, raw scores by system, and the
+    rewritten query they were retrieved with (``retrieval.query_rewrite``; None: the query as typed)."""
 
     order: list[str]
     fused: Mapping[str, float]
     bm25: Mapping[str, float]
     dense: Mapping[str, float]
+    query: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,10 @@ class Featurizer:
         """Feature rows for the first ``depth`` candidates (all by default), in candidate order.
         ``title_terms`` may hold precomputed :meth:`terms` of titles by id (training)."""
         ids = candidates.order[:depth] if depth else candidates.order
-        query_terms = self.terms(query)
+        rewritten = candidates.query if candidates.query is not None else query
+        query_terms = self.terms(rewritten)
+        typed = self.terms(query) if rewritten != query else query_terms
+        changed = float(rewritten.lower().split() != query.lower().split())
         idf = dict(zip(query_terms.stems, self.idf(query_terms.stems, lexical)))
         ranks = {system: {pid: r for r, pid in enumerate(sorted(scores, key=scores.__getitem__, reverse=True))}
                  for system, scores in (("bm25", candidates.bm25), ("dense", candidates.dense))}
@@ -128,6 +137,7 @@ class Featurizer:
             values = self._retrieval(pid, row, candidates, ranks, bounds, top_fused)
             values += self._overlap(query_terms, title, idf)
             values += self._fields(query_terms, product)
+            values += [changed, len(typed.trigrams & title.trigrams) / len(typed.trigrams) if typed.trigrams else -1.0]
             out[row] = values
         return out
 

@@ -13,6 +13,10 @@ broken one) search is plain hybrid, with one log line. The dense encoder is the 
 one under ``<data_dir>/models/encoder`` whose collection is complete, else the packaged MiniLM
 (``retrieval.encoder_versions``; one log line). Filters are applied to the ranked candidates;
 when they leave fewer than ``k``, the search goes deeper once.
+
+Before retrieval the query is rewritten towards the catalog's vocabulary (``retrieval.query_rewrite``:
+glued units split, words the catalog does not know corrected); BM25 and the re-ranker read the
+rewritten query, the dense encoder the query as typed (``rewrite_dense``; docs/search.md measures both).
 """
 from __future__ import annotations
 
@@ -93,8 +97,12 @@ class ProductSearch:
     """BM25 + dense search over the products of one store."""
 
     def __init__(self, store: Store, embedder: Embedder, vectors: VectorIndex, lexical: LexicalIndex | None,
-                 fusion: FusionConfig = FusionConfig(), bm25_folder: Path | None = None, reranker=None):
+                 fusion: FusionConfig = FusionConfig(), bm25_folder: Path | None = None, reranker=None,
+                 rewrite: bool = True, rewrite_dense: bool = False):
         self.store = store
+        self.rewrite = rewrite  # spelling/unit rewriting before BM25 (retrieval.query_rewrite)
+        self.rewrite_dense = rewrite_dense  # the dense encoder reads the rewritten query too
+        self._rewriter: tuple[int, object] | None = None  # (id of the lexical index it was built for, rewriter)
         self.reranker = reranker  # a retrieval.reranker.Reranker, or None: plain hybrid
         self.embedder = embedder
         self.vectors = vectors
@@ -153,6 +161,32 @@ class ProductSearch:
                             chosen, type(exc).__name__, str(exc)[:200])
         return make_embedder(settings)
 
+    def rewriter(self):
+        """The :class:`retrieval.query_rewrite.QueryRewriter` of the current BM25 index (None: no index,
+        or rewriting off). Its vocabulary is the index's ``words``, or the store's texts for an index
+        saved before it kept them."""
+        lexical = self._current_lexical()
+        if not self.rewrite or lexical is None or not lexical.ids:
+            return None
+        if self._rewriter is None or self._rewriter[0] != id(lexical):
+            from retrieval.lexical_index import word_text
+            from retrieval.query_rewrite import QueryRewriter, catalog_words
+
+            words = lexical.words
+            if words is None:
+                log.info("spelling vocabulary: built from the store (the BM25 index predates words.json)")
+                words = catalog_words(word_text(p) for p in self.store.iter_products())
+            self._rewriter = (id(lexical), QueryRewriter(words, known_stem=lexical.knows_stem, stem=lexical.stem))
+        return self._rewriter[1]
+
+    def rewritten(self, query: str) -> str:
+        """The query BM25 and the re-ranker read (``query`` itself when rewriting is off)."""
+        rewriter = self.rewriter()
+        return rewriter.rewrite(query).text if rewriter is not None else query
+
+    def dense_text(self, query: str) -> str:
+        return self.rewritten(query) if self.rewrite_dense else query
+
     def search(self, query: str, filters: SearchFilters | None = None, k: int = 50,
                mode: Mode = "hybrid") -> list[SearchHit]:
         """Top ``k`` products for ``query`` that pass ``filters``, each with its per-system scores."""
@@ -160,7 +194,7 @@ class ProductSearch:
         if not query.strip():
             return self._browse(filters, k)
         depth = max(self.fusion.depth, k)
-        vector = self.embedder.encode([query])[0] if mode != "bm25" else None  # once, even if we go deeper
+        vector = self.embedder.encode([self.dense_text(query)])[0] if mode != "bm25" else None  # once
         hits = self._ranked(query, mode, depth, filters, k, vector)
         if len(hits) < k and filters.active():
             hits = self._ranked(query, mode, max(depth * 5, 1000), filters, k, vector)
@@ -170,15 +204,16 @@ class ProductSearch:
                    filters: SearchFilters | None = None) -> tuple[list[str], dict, dict]:
         """Ranked ids without fetching products: (ids best first, fused score by id, raw scores by system).
         With ``filters``, both systems retrieve only among products the filters may keep
-        (``retrieval.facets``); the caller still applies ``filters.accepts``."""
+        (``retrieval.facets``); the caller still applies ``filters.accepts``. ``vector``: the query's
+        embedding when the caller has it (of :meth:`dense_text`)."""
         bm25 = self._current_lexical()
         mask = bm25.facets.mask(filters, bm25.ids) if bm25 is not None and bm25.facets is not None and \
             filters is not None and filters.active() else None
         if mask is not None and not mask.any():
             return [], {}, {"bm25": {}, "dense": {}}
-        lexical = bm25.search(query, depth, mask) if bm25 and mode != "dense" else []
+        lexical = bm25.search(self.rewritten(query), depth, mask) if bm25 and mode != "dense" else []
         if mode != "bm25" and vector is None:
-            vector = self.embedder.encode([query])[0]
+            vector = self.embedder.encode([self.dense_text(query)])[0]
         allowed = None
         if mask is not None and mask.sum() <= PUSHDOWN_IDS:  # few enough to search exactly those vectors
             allowed = [bm25.ids[i] for i in np.flatnonzero(mask)]
@@ -219,8 +254,8 @@ class ProductSearch:
         scored below every re-ranked one. None (and the re-ranker switched off) if it fails."""
         try:
             known.update(self.store.get_products(order[:self.reranker.depth]))
-            new_order, scores = self.reranker.reorder(query, Candidates(order, fused, raw["bm25"], raw["dense"]),
-                                                      known, self._current_lexical())
+            pool = Candidates(order, fused, raw["bm25"], raw["dense"], query=self.rewritten(query))
+            new_order, scores = self.reranker.reorder(query, pool, known, self._current_lexical())
         except Exception as exc:  # noqa: BLE001 - a broken model must not break search
             log.warning("re-ranker failed (%s: %s); search is plain hybrid from now on", type(exc).__name__, exc)
             self.reranker = None
