@@ -14,11 +14,12 @@ Protocol (``shopassist eval recommend``):
   users' *histories* (never their targets).
 
 Systems: ``popularity``; ``cooccurrence`` (next-item transitions from the last three items,
-popularity only breaking ties); ``bert-untrained`` (the packaged MiniLM as the user tower, same
-context text, alone, no projection); ``bert-untrained-mean`` (the packaged MiniLM over a recency-weighted
+popularity only breaking ties); ``ease`` (EASE item-item weights over the recency-weighted
+history, fitted on the same counts; popularity breaking ties; 0 for checkpoints without EASE);
+``bert-untrained`` (the packaged MiniLM as the user tower, same context text, alone, no projection); ``bert-untrained-mean`` (the packaged MiniLM over a recency-weighted
 mean of the history's item vectors — the strongest untrained variant we know); ``bert-encoder`` (the
 fine-tuned model alone: LoRA user tower mixed with the history mean, against the projected items);
-``bert`` (exactly as served: the fitted blend of the fine-tuned model, co-occurrence and popularity).
+``bert`` (exactly as served: the fitted blend of the fine-tuned model, co-occurrence, EASE and popularity).
 Contexts are written by ``ranking.context.build_user_context`` (the served builder). Evaluating a
 checkpoint on another data set's file (all users unseen) measures transfer.
 
@@ -40,7 +41,7 @@ from eval.metrics import hit_rate_at_k, ndcg_at_k
 
 log = logging.getLogger(__name__)
 
-SYSTEMS = ("popularity", "cooccurrence", "bert-untrained", "bert-untrained-mean", "bert-encoder", "bert")
+SYSTEMS = ("popularity", "cooccurrence", "ease", "bert-untrained", "bert-untrained-mean", "bert-encoder", "bert")
 METRICS = ("hr@10", "ndcg@10", "hr@50", "mrr")
 
 
@@ -120,10 +121,11 @@ def evaluate_recommenders(items: str | Path, sequences: str | Path, model: str |
         scores = {
             "popularity": sig["popularity"],
             "cooccurrence": sig["cooccurrence"] + 1e-4 * pop[None, :],
+            "ease": sig["ease"] + 1e-4 * pop[None, :],
             "bert-untrained": untrained.encoder_scores(hist),
             "bert-untrained-mean": np.stack([history_vector(vectors, h, decay=0.5) for h in hist]) @ vectors.T,
             "bert-encoder": sig["encoder"],
-            "bert": rec.weights.combine(sig["encoder"], sig["cooccurrence"], sig["popularity"]),
+            "bert": rec.weights.combine(sig["encoder"], sig["cooccurrence"], sig["popularity"], ease=sig["ease"]),
         }
         for system, matrix in scores.items():
             for metric, values in rank_metrics(matrix, hist, tgt).items():

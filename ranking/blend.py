@@ -2,10 +2,11 @@
 
     score(item) = encoder * cos(user context, item)        # the fine-tuned BERT user tower
                 + cooccurrence * transitions(history, item) # "bought next" counts (ranking.baselines)
+                + ease * EASE item-item(history, item)      # in [0, 1] per user (ranking.baselines.Ease)
                 + popularity * log-popularity in [0, 1]
                 + query * query relevance in [0, 1]          # re-ranking only: the retrieval score
 
-The first three weights are fitted by :func:`fit_blend`: an exhaustive grid search that maximises
+The first four weights are fitted by :func:`fit_blend`: an exhaustive grid search that maximises
 NDCG@10 of the leave-last-out target on *validation users* (never used for fine-tuning, never used
 for the reported test numbers). The grid is coarse on purpose (a few hundred points: no overfitting
 to a few hundred users) and the encoder weight is fixed at 1 unless the grid prefers 0, since only
@@ -29,6 +30,7 @@ import numpy as np
 ENCODER_GRID = (0.0, 1.0)
 COOCCURRENCE_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 POPULARITY_GRID = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0)
+EASE_GRID = (0.0, 0.25, 0.5, 1.0, 2.0)
 
 
 @dataclass
@@ -39,6 +41,7 @@ class BlendWeights:
     cooccurrence: float = 0.0
     popularity: float = 0.0
     query: float = 1.0
+    ease: float = 0.0
     query_fitted: bool = False
     fitted_on_users: int = 0
     validation_ndcg10: float | None = None
@@ -52,11 +55,13 @@ class BlendWeights:
         return cls(**known)
 
     def combine(self, encoder: np.ndarray, cooccurrence: np.ndarray, popularity: np.ndarray,
-                query: np.ndarray | None = None) -> np.ndarray:
+                query: np.ndarray | None = None, ease: np.ndarray | None = None) -> np.ndarray:
         """The weighted sum (arrays of equal shape; ``query`` only when re-ranking)."""
         score = self.encoder * encoder + self.cooccurrence * cooccurrence + self.popularity * popularity
         if query is not None:
             score = score + self.query * query
+        if ease is not None and self.ease:
+            score = score + self.ease * ease
         return score
 
 
@@ -69,6 +74,7 @@ class BlendFeatures:
     popularity: np.ndarray
     histories: Sequence[Sequence[int]]
     targets: Sequence[int]
+    ease: np.ndarray | None = None
 
 
 def target_ranks(scores: np.ndarray, histories: Sequence[Sequence[int]], targets: Sequence[int]) -> np.ndarray:
@@ -95,25 +101,29 @@ def ndcg10_from_ranks(ranks: np.ndarray) -> float:
 
 
 def fit_blend(features: BlendFeatures) -> tuple[BlendWeights, list[dict]]:
-    """Grid-search the encoder/co-occurrence/popularity weights for NDCG@10 on the given users.
+    """Grid-search the encoder/co-occurrence/EASE/popularity weights for NDCG@10 on the given users.
 
-    Returns the best weights and the whole table (one dict per grid point), best first.
+    Without ``features.ease`` the EASE weight stays 0. Returns the best weights and the whole table
+    (one dict per grid point), best first.
     """
     if not len(features.targets):
         raise ValueError("no validation users to fit the blend on; lower test/valid shares or add users")
     table = []
-    for w_enc in ENCODER_GRID:
-        for w_co in COOCCURRENCE_GRID:
-            for w_pop in POPULARITY_GRID:
-                if w_enc == 0 and w_co == 0:
-                    continue
-                weights = BlendWeights(w_enc, w_co, w_pop)
-                scores = weights.combine(features.encoder, features.cooccurrence, features.popularity)
-                ndcg = ndcg10_from_ranks(target_ranks(scores, features.histories, features.targets))
-                table.append({"encoder": w_enc, "cooccurrence": w_co, "popularity": w_pop, "ndcg@10": ndcg})
-    table.sort(key=lambda row: (-row["ndcg@10"], -row["encoder"], row["cooccurrence"], row["popularity"]))
+    for w_ease in EASE_GRID if features.ease is not None else (0.0,):
+        for w_enc in ENCODER_GRID:
+            for w_co in COOCCURRENCE_GRID:
+                for w_pop in POPULARITY_GRID:
+                    if w_enc == 0 and w_co == 0 and w_ease == 0:
+                        continue
+                    weights = BlendWeights(w_enc, w_co, w_pop, ease=w_ease)
+                    scores = weights.combine(features.encoder, features.cooccurrence, features.popularity,
+                                             ease=features.ease)
+                    ndcg = ndcg10_from_ranks(target_ranks(scores, features.histories, features.targets))
+                    table.append({"encoder": w_enc, "cooccurrence": w_co, "ease": w_ease, "popularity": w_pop,
+                                  "ndcg@10": ndcg})
+    table.sort(key=lambda row: (-row["ndcg@10"], -row["encoder"], row["cooccurrence"], row["ease"], row["popularity"]))
     best = table[0]
     weights = BlendWeights(encoder=best["encoder"], cooccurrence=best["cooccurrence"], popularity=best["popularity"],
-                           query=best["encoder"] or 1.0, fitted_on_users=len(features.targets),
+                           query=best["encoder"] or 1.0, ease=best["ease"], fitted_on_users=len(features.targets),
                            validation_ndcg10=round(best["ndcg@10"], 5))
     return weights, table

@@ -10,7 +10,8 @@ Layout (``<data_dir>/models/ranker/`` by default; ``train ranker --out DIR`` wri
             curve.json, curve.png   # training loss and validation NDCG@10 per step; tensorboard/ (event files)
             checkpoint.json         # status ("good" | "failed"), training config and report, blend
                                     # weights, context settings, validation numbers, item-encoder path
-            stats.npz               # item ids, popularity counts, co-occurrence pair counts (training users)
+            stats.npz               # item ids, popularity counts, co-occurrence pair counts, EASE weights and
+                                    # their Gram matrix (all from the training users)
             split.json              # one-way digests of the training and validation users
             eval.json               # (optional) numbers from `shopassist eval recommend`
 
@@ -127,6 +128,18 @@ class Checkpoint:
                                       shape=(len(ids), len(ids)))
         return ids, counts, pairs
 
+    def ease(self) -> tuple["Ease", sparse.csr_matrix] | None:
+        """The fitted EASE weights and the Gram matrix they came from (None for checkpoints without them)."""
+        from ranking.baselines import Ease
+
+        with np.load(self.path / "stats.npz", allow_pickle=False) as data:
+            if "ease_vals" not in data:
+                return None
+            n = len(data["item_ids"])
+            weights = sparse.csr_matrix((data["ease_vals"], (data["ease_rows"], data["ease_cols"])), shape=(n, n))
+            gram = sparse.csr_matrix((data["gram_vals"], (data["gram_rows"], data["gram_cols"])), shape=(n, n))
+            return Ease(weights, float(data["ease_decay"])), gram
+
     def split_digests(self) -> set[str]:
         """Digests of every user used for training or blend fitting (to keep them out of evaluation)."""
         path = self.path / "split.json"
@@ -159,11 +172,19 @@ def new_version_dir(root: Path) -> Path:
     return path
 
 
-def save_stats(path: Path, item_ids: list[str], popularity: np.ndarray, pairs: sparse.csr_matrix) -> None:
-    coo = pairs.tocoo()
-    np.savez_compressed(path / "stats.npz", item_ids=np.asarray(item_ids, dtype=str),
-                        popularity=np.asarray(popularity, np.float32), co_rows=coo.row.astype(np.int32),
-                        co_cols=coo.col.astype(np.int32), co_vals=coo.data.astype(np.float32))
+def save_stats(path: Path, item_ids: list[str], popularity: np.ndarray, pairs: sparse.csr_matrix,
+               ease=None, gram: sparse.csr_matrix | None = None) -> None:
+    """Write stats.npz: popularity, pair counts and (optionally) the EASE weights with their Gram matrix."""
+    arrays = {"item_ids": np.asarray(item_ids, dtype=str), "popularity": np.asarray(popularity, np.float32)}
+    named = {"co": pairs}
+    if ease is not None and gram is not None:
+        named.update(ease=ease.weights, gram=gram)
+        arrays["ease_decay"] = np.float32(ease.decay)
+    for name, matrix in named.items():
+        coo = matrix.tocoo()
+        arrays.update({f"{name}_rows": coo.row.astype(np.int32), f"{name}_cols": coo.col.astype(np.int32),
+                       f"{name}_vals": coo.data.astype(np.float32)})
+    np.savez_compressed(path / "stats.npz", **arrays)
 
 
 def write_meta(path: Path, meta: dict) -> None:

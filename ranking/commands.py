@@ -53,6 +53,9 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                                           "vectors before the tower trains (0 = off)"),
         item_residual: bool = typer.Option(True, help="train a residual vector per item seen in training "
                                                       "(collaborative item side)"),
+        stage2_head_scale: float = typer.Option(0.25, help="stage 2: the heads' rates times this (0 = frozen heads, "
+                                                           "only the tower trains)"),
+        ease_lambda: float = typer.Option(100.0, help="L2 strength of the EASE item-item signal in the blend"),
         eval_every: int = typer.Option(100, help="validation NDCG@10 every N steps (early stopping, best kept)"),
         patience: int = typer.Option(3, help="stop after this many validations without improvement"),
         device: str = typer.Option("auto", help="auto (CUDA when present) | cpu | cuda | cuda:N | mps"),
@@ -77,7 +80,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                              learning_rate=learning_rate, head_learning_rate=head_learning_rate, adapter=adapter,
                              eval_every=eval_every, patience=patience, device=device,
                              torch_threads=threads or settings.torch_threads, warm_heads_epochs=warm_heads_epochs,
-                             item_residual=item_residual)
+                             item_residual=item_residual, stage2_head_scale=stage2_head_scale,
+                             ease_lambda=ease_lambda)
         if from_events:
             from catalog.store import Store
             from ranking.from_events import train_from_events

@@ -5,7 +5,7 @@ Steps, all in :func:`train_ranker`:
 1. Load ITEMS and SEQUENCES (columns auto-detected; unknown item ids reported, not fatal).
 2. Split users with a fixed seed: ``test_share`` held out entirely (neither trained nor fitted on: the
    evaluation's users), ``valid_share`` for fitting the blend, the rest for fine-tuning and counts.
-3. Count popularity and co-occurrence on the training users.
+3. Count popularity and co-occurrence and fit EASE on the training users.
 4. Embed every item once with the frozen item tower (the packaged MiniLM).
 5. Fine-tune the user tower (LoRA) and the item projection on (context -> next item) examples of the
    training users (:mod:`ranking.train`), with a validation curve, early stopping and the best step kept.
@@ -29,7 +29,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ranking.baselines import CoOccurrence, Popularity
+from ranking.baselines import CoOccurrence, Ease, Popularity
 from ranking.blend import BlendFeatures, fit_blend, ndcg10_from_ranks, target_ranks
 from ranking.checkpoint import (USER_ADAPTER_DIR, USER_ENCODER_DIR, Checkpoint, new_version_dir, save_stats,
                                 write_meta)
@@ -102,6 +102,8 @@ def train_on(ids: list[str], texts: list[str], train_sequences: dict[str, list[s
     train_seqs_idx = [[index[i] for i in s] for s in train_sequences.values()]
     counts = Popularity.fit(train_seqs_idx, len(ids)).counts
     pairs = CoOccurrence.counts(train_seqs_idx, len(ids))
+    gram = Ease.gram(train_seqs_idx, len(ids))
+    ease = Ease.from_gram(gram, lam=config.ease_lambda)
     context = config.context
 
     echo(f"embedding {len(ids):,} items with the frozen item tower ...")
@@ -131,29 +133,31 @@ def train_on(ids: list[str], texts: list[str], train_sequences: dict[str, list[s
     echo(f"trained {report.steps} steps in {report.seconds / 60:.1f} min ({report.steps_per_second:.3f} steps/s, "
          f"{report.device}; {report.stopped_by}); best step {report.best_step}; gate {heads.gate:.3f}; "
          f"probe loss {loss_before:.3f} -> {loss_after:.3f}")
-    save_stats(version, ids, counts, pairs)
+    save_stats(version, ids, counts, pairs, ease, gram)
     (version / "split.json").write_text(json.dumps(split_record))
 
     echo(f"fitting the blend on {len(valid.targets):,} validation users ...")
     meta = {"status": "fitting", "created": datetime.now(timezone.utc).isoformat(), "context": asdict(context),
-            "item_encoder": None}
+            "item_encoder": None, "ease_lambda": config.ease_lambda}
     write_meta(version, meta)
     rec = Recommender.from_checkpoint(Checkpoint(version, meta), ids, texts, vectors,
                                       extra_sequences=valid.histories, user_encoder=user_encoder)
     sig = rec.signals(valid.histories, weights=valid.weights)
     weights, table = fit_blend(BlendFeatures(sig["encoder"], sig["cooccurrence"], sig["popularity"],
-                                             valid.histories, valid.targets))
-    untrained = Recommender(item_encoder, ids, texts, vectors, rec.popularity, rec.cooccurrence, weights, context)
+                                             valid.histories, valid.targets, sig["ease"]))
+    untrained = Recommender(item_encoder, ids, texts, vectors, rec.popularity, rec.cooccurrence, weights, context,
+                            ease=rec.ease)
     untrained_ndcg = ndcg10_from_ranks(target_ranks(untrained.encoder_scores(valid.histories, weights=valid.weights),
                                                     valid.histories, valid.targets))
     encoder_ndcg = ndcg10_from_ranks(target_ranks(sig["encoder"], valid.histories, valid.targets))
     validation = {
         "users": len(valid.targets), "bert-untrained": untrained_ndcg, "bert-encoder": encoder_ndcg,
         "cooccurrence": ndcg10_from_ranks(target_ranks(sig["cooccurrence"], valid.histories, valid.targets)),
+        "ease": ndcg10_from_ranks(target_ranks(sig["ease"], valid.histories, valid.targets)),
         "bert": weights.validation_ndcg10, "metric": "ndcg@10"}
     echo("validation NDCG@10: " + ", ".join(f"{k} {v:.4f}" for k, v in validation.items()
                                              if isinstance(v, float)))
-    echo(f"blend weights: encoder {weights.encoder}, cooccurrence {weights.cooccurrence}, "
+    echo(f"blend weights: encoder {weights.encoder}, cooccurrence {weights.cooccurrence}, ease {weights.ease}, "
          f"popularity {weights.popularity}")
     status = "good"
     if require_improvement and not encoder_ndcg > untrained_ndcg:

@@ -12,6 +12,8 @@ Scores (``RankedItem.scores``), each in a comparable range, combined with the ch
   "query + recent history", mixed with the history mean by the checkpoint's heads) and the item's
   projected vector (for a cold shopper: the query alone);
 - ``cooccurrence``: how often the item followed the shopper's last items in the training sequences;
+- ``ease``: how strongly shoppers who had the shopper's items also had this one (EASE item-item weights,
+  only for checkpoints that carry them);
 - ``popularity``: log-popularity (training sequences + live events weighted by kind) scaled to [0, 1];
 - ``not_interested``: a penalty (<= 0) for items close to something the shopper marked "not
   interested" (the marked items themselves are never returned).
@@ -39,6 +41,7 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from sqlalchemy import func, select
@@ -98,6 +101,15 @@ class RankedItem:
     scores: dict[str, float] = field(default_factory=dict)
 
 
+class _Stats(NamedTuple):
+    """A checkpoint's count-based signals over its own item vocabulary."""
+
+    index: dict[str, int]
+    counts: np.ndarray
+    co: object  # ranking.baselines.CoOccurrence
+    ease: object | None  # ranking.baselines.Ease
+
+
 @dataclass
 class _Model:
     """Everything that changes with a checkpoint, swapped as ONE object (a hot swap is one assignment)."""
@@ -107,7 +119,7 @@ class _Model:
     weights: BlendWeights
     context: ContextSettings
     heads: Heads
-    stats: tuple[dict[str, int], np.ndarray, object] | None
+    stats: _Stats | None
     turn_tower: object | None = None  # ONNX Runtime copy of user_encoder for single contexts (None: torch)
 
     @property
@@ -308,20 +320,23 @@ class Ranker:
         out = np.array([live.get(i, 0.0) for i in ids], dtype=np.float32)
         top = max(live.values(), default=0.0)
         if model.stats:
-            index, counts, _ = model.stats
+            index, counts = model.stats.index, model.stats.counts
             out += np.array([counts[index[i]] if i in index else 0.0 for i in ids], dtype=np.float32)
             top = max(top, float(counts.max()) if counts.size else 0.0)
         scale = np.log1p(top) if top > 0 else 1.0
         return np.log1p(out) / scale
 
-    def _cooccurrence(self, model: _Model, ids: Sequence[str], history: list[str], weights: list[float]) -> np.ndarray:
-        if not model.stats or not history:
+    def _item_item(self, model: _Model, signal: str, ids: Sequence[str], history: list[str],
+                   weights: list[float]) -> np.ndarray:
+        """``cooccurrence`` or ``ease`` scores of ``ids`` for the shopper's weighted history."""
+        scorer = getattr(model.stats, signal) if model.stats else None
+        if scorer is None or not history:
             return np.zeros(len(ids), dtype=np.float32)
-        index, _, co = model.stats
+        index = model.stats.index
         known = [(index[i], w) for i, w in zip(history, weights) if i in index]
         if not known:
             return np.zeros(len(ids), dtype=np.float32)
-        row = co.scores([k for k, _ in known], [w for _, w in known])
+        row = scorer.scores([k for k, _ in known], [w for _, w in known])
         return np.array([row[index[i]] if i in index else 0.0 for i in ids], dtype=np.float32)
 
     def _not_interested(self, model: _Model, vectors: np.ndarray, negatives: list[str],
@@ -359,14 +374,16 @@ class Ranker:
         vectors = both[:len(hits)]
         user_vec = self._user_vector(model, query, history, weights, products)
         affinity = vectors @ user_vec if user_vec is not None else np.zeros(len(hits), dtype=np.float32)
-        co = self._cooccurrence(model, ids, history, weights)
+        co = self._item_item(model, "co", ids, history, weights)
+        ease = self._item_item(model, "ease", ids, history, weights)
         pop = self._popularity(model, ids)
         neg = self._not_interested(model, vectors, negatives, products)
-        total = model.weights.combine(affinity, co, pop, query_rel) + neg
+        total = model.weights.combine(affinity, co, pop, query_rel, ease) + neg
         order = np.argsort(-total, kind="stable")[:k]
-        return [RankedItem(hits[n].product, float(total[n]), _breakdown(negatives, neg[n], {
+        return [RankedItem(hits[n].product, float(total[n]), _breakdown(model, negatives, neg[n], {
             "query_relevance": float(query_rel[n]), "personal_affinity": float(affinity[n]),
-            "cooccurrence": float(co[n]), "popularity": float(pop[n])})) for n in order]
+            "cooccurrence": float(co[n]), "ease": float(ease[n]), "popularity": float(pop[n])}))
+                for n in order]
 
     def _catalog(self, model: _Model):
         with _torch_threads(self.threads):
@@ -391,15 +408,16 @@ class Ranker:
         history, weights, negatives, hist_products = self._history(user)
         user_vec = self._user_vector(model, None, history, weights, hist_products)
         affinity = matrix @ user_vec if user_vec is not None else np.zeros(len(ids), dtype=np.float32)
-        co = self._cooccurrence(model, ids, history, weights)
+        co = self._item_item(model, "co", ids, history, weights)
+        ease = self._item_item(model, "ease", ids, history, weights)
         pop = self._popularity(model, ids)
         neg = self._not_interested(model, matrix, negatives, hist_products)
-        total = model.weights.combine(affinity, co, pop) + neg
+        total = model.weights.combine(affinity, co, pop, ease=ease) + neg
         banned = set(history) | set(negatives) | set(exclude)
         total = np.where([i in banned for i in ids], -np.inf, total)
         order = [n for n in np.argsort(-total, kind="stable")[:k] if np.isfinite(total[n])]
-        return [RankedItem(products[n], float(total[n]), _breakdown(negatives, neg[n], {
-            "personal_affinity": float(affinity[n]), "cooccurrence": float(co[n]),
+        return [RankedItem(products[n], float(total[n]), _breakdown(model, negatives, neg[n], {
+            "personal_affinity": float(affinity[n]), "cooccurrence": float(co[n]), "ease": float(ease[n]),
             "popularity": float(pop[n])})) for n in order]
 
     def profile(self, user: str | None) -> UserProfile:
@@ -422,15 +440,20 @@ def _is_item_tower(embedder, settings: Settings) -> bool:
     return Path(path).resolve() == wanted.resolve()
 
 
-def _breakdown(negatives: list[str], penalty: float, scores: dict[str, float]) -> dict[str, float]:
-    """The score breakdown; ``not_interested`` appears only for shoppers who marked something."""
+def _breakdown(model: _Model, negatives: list[str], penalty: float, scores: dict[str, float]) -> dict[str, float]:
+    """The score breakdown; ``not_interested`` appears only for shoppers who marked something, ``ease`` only
+    for checkpoints that carry it."""
     if negatives:
         scores["not_interested"] = float(penalty)
+    if model.stats is None or model.stats.ease is None:
+        scores.pop("ease", None)
     return scores
 
 
-def _load_model_stats(checkpoint: Checkpoint):
+def _load_model_stats(checkpoint: Checkpoint) -> _Stats:
     from ranking.baselines import CoOccurrence
 
     ids, counts, pairs = checkpoint.stats()
-    return {item: n for n, item in enumerate(ids)}, counts, CoOccurrence.from_counts(pairs)
+    found = checkpoint.ease()
+    return _Stats({item: n for n, item in enumerate(ids)}, counts, CoOccurrence.from_counts(pairs),
+                  found[0] if found else None)

@@ -5,6 +5,7 @@ Signals, each a vector over the item vocabulary:
 - ``encoder``: cosine between the fine-tuned user tower's vector of the context text (query +
   newest-first history, :func:`ranking.encoder.context_text`) and the precomputed item vectors;
 - ``cooccurrence``: next-item transitions from the newest history items (:class:`ranking.baselines.CoOccurrence`);
+- ``ease``: item-item weights over the whole recency-weighted history (:class:`ranking.baselines.Ease`);
 - ``popularity``: log-popularity scaled to [0, 1].
 
 They are combined by the checkpoint's fitted :class:`ranking.blend.BlendWeights`. Items already in
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import sparse
 
-from ranking.baselines import CoOccurrence, Popularity
+from ranking.baselines import CoOccurrence, Ease, Popularity
 from ranking.blend import BlendWeights
 from ranking.checkpoint import Checkpoint, ContextSettings
 from ranking.context import build_user_context
@@ -44,11 +45,30 @@ def align_stats(ckpt_ids: list[str], counts: np.ndarray, pairs: sparse.csr_matri
     out_counts = np.zeros(len(item_ids), dtype=np.float32)
     known = mapping >= 0
     out_counts[mapping[known]] = counts[known]
-    coo = pairs.tocoo()
+    return out_counts, reindex_matrix(pairs, mapping, len(item_ids))
+
+
+def reindex_matrix(matrix: sparse.spmatrix, mapping: np.ndarray, n_items: int) -> sparse.csr_matrix:
+    """An item x item matrix moved onto another vocabulary (``mapping[old] = new``, -1 = dropped)."""
+    coo = matrix.tocoo()
     rows, cols = mapping[coo.row], mapping[coo.col]
     keep = (rows >= 0) & (cols >= 0)
-    out_pairs = sparse.csr_matrix((coo.data[keep], (rows[keep], cols[keep])), shape=(len(item_ids), len(item_ids)))
-    return out_counts, out_pairs
+    return sparse.csr_matrix((coo.data[keep], (rows[keep], cols[keep])), shape=(n_items, n_items))
+
+
+def aligned_ease(ckpt: Checkpoint, item_ids: list[str], extra_sequences: Sequence[Sequence[int]] = ()) -> Ease | None:
+    """The checkpoint's EASE weights on ``item_ids``; refitted with ``extra_sequences`` counted in when given."""
+    found = ckpt.ease()
+    if found is None:
+        return None
+    ease, gram = found
+    ckpt_ids = ckpt.stats()[0]
+    index = {item: n for n, item in enumerate(item_ids)}
+    mapping = np.array([index.get(item, -1) for item in ckpt_ids], dtype=np.int64)
+    if not extra_sequences:
+        return Ease(reindex_matrix(ease.weights, mapping, len(item_ids)), ease.decay)
+    gram = reindex_matrix(gram, mapping, len(item_ids)) + Ease.gram(extra_sequences, len(item_ids))
+    return Ease.from_gram(gram, lam=float(ckpt.meta.get("ease_lambda", 100.0)), decay=ease.decay)
 
 
 class Recommender:
@@ -63,11 +83,13 @@ class Recommender:
         context: how context texts are written.
         version: checkpoint version, or "untrained".
         heads: the trained item projection and history mix (identity by default: the plain towers).
+        ease: EASE item-item weights (None: the signal is 0).
     """
 
     def __init__(self, user_encoder: RecEncoder, item_ids: list[str], item_texts: list[str], item_vectors: np.ndarray,
                  popularity: Popularity, cooccurrence: CoOccurrence, weights: BlendWeights,
-                 context: ContextSettings, version: str = "untrained", heads: Heads | None = None):
+                 context: ContextSettings, version: str = "untrained", heads: Heads | None = None,
+                 ease: Ease | None = None):
         self.user_encoder = user_encoder
         self.item_ids = list(item_ids)
         self.item_texts = list(item_texts)
@@ -77,6 +99,7 @@ class Recommender:
         self.item_vectors = self.heads.items(item_vectors, item_ids)
         self.popularity = popularity
         self.cooccurrence = cooccurrence
+        self.ease = ease
         self.weights = weights
         self.context_settings = context
         self.version = version
@@ -117,9 +140,10 @@ class Recommender:
         if extra_counts is not None:
             counts = counts + np.asarray(extra_counts, np.float32)
         return cls(user_encoder, item_ids, item_texts, item_vectors, Popularity(counts),
-                   CoOccurrence.from_counts(pairs), weights, context, version, ckpt.heads() if ckpt else None)
+                   CoOccurrence.from_counts(pairs), weights, context, version, ckpt.heads() if ckpt else None,
+                   aligned_ease(ckpt, item_ids, extra_sequences) if ckpt else None)
 
-    # -- the three signals -------------------------------------------------------------------
+    # -- the signals -------------------------------------------------------------------
     def contexts(self, histories: Sequence[Sequence[int]], queries: Sequence[str | None] | None = None,
                  weights: Sequence[Sequence[float]] | None = None):
         """The user contexts (:func:`ranking.context.build_user_context`, as in training and serving)."""
@@ -152,16 +176,18 @@ class Recommender:
 
     def signals(self, histories: Sequence[Sequence[int]], queries: Sequence[str | None] | None = None,
                 progress: bool = False, weights: Sequence[Sequence[float]] | None = None) -> dict[str, np.ndarray]:
-        """All three signals as (users x items) matrices."""
+        """Every signal as a (users x items) matrix."""
+        shape = (len(histories), len(self.item_ids))
         return {"encoder": self.encoder_scores(histories, queries, progress=progress, weights=weights),
                 "cooccurrence": self.cooccurrence.scores_many(histories),
-                "popularity": np.broadcast_to(self._pop_norm, (len(histories), len(self.item_ids)))}
+                "ease": self.ease.scores_many(histories, weights) if self.ease else np.zeros(shape, np.float32),
+                "popularity": np.broadcast_to(self._pop_norm, shape)}
 
     def score_many(self, histories: Sequence[Sequence[int]], queries: Sequence[str | None] | None = None,
                    progress: bool = False) -> np.ndarray:
         """Blended scores, shape (len(histories), n_items)."""
         sig = self.signals(histories, queries, progress)
-        return self.weights.combine(sig["encoder"], sig["cooccurrence"], sig["popularity"])
+        return self.weights.combine(sig["encoder"], sig["cooccurrence"], sig["popularity"], ease=sig["ease"])
 
     def score(self, history: Sequence[int], query: str | None = None) -> np.ndarray:
         """Blended scores of every item for one history (indices, oldest first)."""

@@ -78,6 +78,9 @@ class TrainConfig:
             over cached tower vectors of the examples (cheap: no BERT pass per step); 0 = off.
         warm_heads_examples: at most this many examples are encoded for stage 1 (the rest wait for stage 2).
         warm_heads_batch: stage-1 batch size.
+        stage2_head_scale: stage 2 trains the heads at this fraction of their rates (0 = frozen: only the
+            tower adapts to the stage-1 heads).
+        ease_lambda: L2 strength of the EASE item-item signal fitted beside the model (ranking.baselines.Ease).
         history_mix: mix the history mean into the user vector with a learnt gate.
         query_share: share of examples with a pseudo-query (train/serve identity for ``rerank``).
         negative_margin: logit bonus of ``not_interested`` items in the loss.
@@ -110,6 +113,8 @@ class TrainConfig:
     warm_heads_epochs: float = 3.0
     warm_heads_examples: int = 40000
     warm_heads_batch: int = 256
+    stage2_head_scale: float = 0.25
+    ease_lambda: float = 100.0
     history_mix: bool = True
     query_share: float = 0.2
     negative_margin: float = 2.0
@@ -418,8 +423,8 @@ def fine_tune(encoder: RecEncoder, examples: list[TrainExample], item_vectors: n
     total = max(1, int(round(steps_per_epoch * config.epochs)))
     total = min(total, config.max_steps) if config.max_steps else total
     groups = [{"params": tower_params, "lr": config.learning_rate}]
-    # after stage 1 the heads are trained already and stage-2 batches are smaller: a quarter of their rate
-    groups += _head_groups(heads, config, 0.25 if config.warm_heads_epochs > 0 else 1.0)
+    # after stage 1 the heads are trained already and stage-2 batches are smaller: a fraction of their rate
+    groups += _head_groups(heads, config, config.stage2_head_scale if config.warm_heads_epochs > 0 else 1.0)
     head_params = [p for p in heads.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(groups, weight_decay=0.01)
     warmup = max(1, int(config.warmup_ratio * total))

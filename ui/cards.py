@@ -14,7 +14,8 @@ from assistant.types import Reply
 MAX_CARDS = 5
 _SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€", "INR": "₹"}
 _SCORE_NAMES = {"query_relevance": "matches your request", "personal_affinity": "fits your history",
-                "cooccurrence": "bought together with your items", "popularity": "popular with shoppers",
+                "cooccurrence": "bought together with your items",
+                "ease": "chosen by shoppers with items like yours", "popularity": "popular with shoppers",
                 "bm25": "keyword match", "dense": "meaning match", "hybrid": "search relevance"}
 
 

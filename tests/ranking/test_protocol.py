@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from eval.rec_eval import SYSTEMS, evaluate_recommenders, rank_metrics
-from ranking.baselines import CoOccurrence, Popularity
-from ranking.blend import target_ranks
+from ranking.baselines import CoOccurrence, Ease, Popularity
+from ranking.blend import BlendFeatures, fit_blend, target_ranks
 
 
 def test_history_items_are_excluded_from_the_ranking():
@@ -44,6 +44,37 @@ def test_baselines_find_the_known_next_item():
     assert pop.counts.tolist() == [3, 3, 3, 1, 1] and pop.normalised().max() == pytest.approx(1.0)
 
 
+def test_ease_learns_which_items_shoppers_have_together():
+    # two groups of items that never mix: a history from one group scores its own group first
+    seqs = [[0, 1, 2], [1, 2, 0], [2, 0], [3, 4, 5], [4, 5], [5, 3, 4]] * 3
+    ease = Ease.fit(seqs, n_items=7, lam=1.0, keep=3)
+    scores = ease.scores([0, 1])
+    assert scores.argmax() == 2 and scores.max() == pytest.approx(1.0)  # scaled: best item = 1
+    assert scores[[3, 4, 5, 6]].max() <= 0.0 and scores[6] == 0.0  # unseen item 6 scores 0
+    assert (np.diff(ease.weights.indptr) <= 3).all()  # at most ``keep`` weights per row
+    assert np.allclose(ease.scores_many([[0, 1], [3]])[0], scores)
+    newest = ease.scores([3, 0])  # the newest history item votes most
+    assert newest[[1, 2]].max() > newest[[4, 5]].max()
+    # the Gram matrices of two sources add up to the Gram matrix of both
+    both = Ease.gram(seqs[:4], 7) + Ease.gram(seqs[4:], 7)
+    assert (both != Ease.gram(seqs, 7)).nnz == 0
+
+
+def test_the_blend_uses_ease_only_when_it_helps():
+    # the target is found only by EASE: the grid must give it weight; without EASE features it stays 0
+    n_users, n_items = 20, 30
+    rng = np.random.default_rng(0)
+    targets = list(rng.integers(0, n_items, n_users))
+    noise = rng.random((n_users, n_items)).astype(np.float32)
+    ease = np.zeros((n_users, n_items), np.float32)
+    ease[np.arange(n_users), targets] = 1.0
+    features = BlendFeatures(noise, noise * 0, noise * 0, [[]] * n_users, targets, ease)
+    weights, table = fit_blend(features)
+    assert weights.ease > 0 and table[0]["ndcg@10"] == pytest.approx(1.0)
+    weights, _ = fit_blend(BlendFeatures(noise, noise * 0, noise * 0, [[]] * n_users, targets))
+    assert weights.ease == 0.0
+
+
 def test_evaluate_end_to_end_on_tiny_data(tiny_data, tiny_checkpoint, tmp_path):
     result = evaluate_recommenders(tiny_data["items"], tiny_data["sequences"], tiny_checkpoint.path,
                                    echo=lambda _: None)
@@ -55,4 +86,5 @@ def test_evaluate_end_to_end_on_tiny_data(tiny_data, tiny_checkpoint, tmp_path):
     assert result["systems"]["cooccurrence"]["hr@10"] == 1.0
     assert result["systems"]["cooccurrence"]["mrr"] == pytest.approx(1.0)
     assert result["systems"]["popularity"]["mrr"] < 1.0
+    assert result["systems"]["ease"]["mrr"] > result["systems"]["popularity"]["mrr"]
     json.dumps(result)  # the CLI writes it as JSON

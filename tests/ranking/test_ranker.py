@@ -36,7 +36,7 @@ def test_loads_the_checkpoint_and_a_new_event_changes_the_next_rerank(trained_ra
     assert [r.product.id for r in after] != before
     measuring = [r.product.id for r in after[:4]]
     assert sum(i.startswith("M") for i in measuring) >= 2, measuring  # the history pulls measuring tools up
-    assert set(after[0].scores) == {"query_relevance", "personal_affinity", "cooccurrence", "popularity"}
+    assert set(after[0].scores) == {"query_relevance", "personal_affinity", "cooccurrence", "ease", "popularity"}
 
 
 def test_cold_user_gets_query_relevance_and_popularity(trained_ranker, products):
