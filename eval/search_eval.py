@@ -6,7 +6,9 @@ threshold, and rerank-NDCG@10 (NDCG@10 when ordering only that query's judged it
 the system's scores order known candidates). Indexes are cached under
 ``<cache>/<catalog content hash>/`` (``retrieval.catalog_cache``) so a second run does not re-embed.
 
-With a re-ranker, ``hybrid+rerank`` re-orders the same hybrid candidates. A query the re-ranker was
+With a re-ranker, ``hybrid+rerank`` re-orders the same hybrid candidates (the first ``depth``: its
+Recall@100 is that of the re-ordered list's top 100; ``recall@<depth> (pool)`` is the Recall of the
+whole pool it re-orders, the most any re-ordering could reach). A query the re-ranker was
 trained on is scored by its fold model (trained without that query): the number on the training
 judgments is cross-validated, not a training score. Other queries get the full model.
 """
@@ -53,6 +55,8 @@ def evaluate(search: ProductSearch, judgments: Judgments, threshold: float = 2.5
                               query=c.query if candidates is not None else search.rewritten(query))
             rankings["hybrid+rerank"], _ = reranker.reorder(query, pool, products, search.lexical,
                                                             cross_validated=True)
+        if reranker is not None:  # what the re-ranker could reach: Recall of the whole re-ranked pool
+            sums["hybrid+rerank"][f"recall@{reranker.depth} (pool)"] += recall_at_k(hybrid, relevant, reranker.depth)
         for system in systems:
             ranked = rankings[system][:100]
             m = sums[system]
@@ -76,3 +80,7 @@ def print_table(metrics: dict, echo: Callable[[str], None] = print) -> None:
     echo(f"{'system':<16}" + "".join(f"{c:>16}" for c in columns))
     for system, values in metrics.items():
         echo(f"{system:<16}" + "".join(f"{values.get(c, 0):>16.4f}" for c in columns))
+    for system, values in metrics.items():
+        for name, value in values.items():
+            if name not in columns:
+                echo(f"{system}: {name} {value:.4f}")

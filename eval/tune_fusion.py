@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--out", type=Path, default=Path("results/fusion_tuning.json"))
     parser.add_argument("--encoder", type=Path, default=None, help="a fine-tuned encoder (version folder or root)")
     parser.add_argument("--convex-only", action="store_true", help="only convex fusion at depth 200 (quick)")
+    parser.add_argument("--heldout-split", action="store_true", help="also for the packaged encoder: tune on "
+                        "folds 1-4, report fold 0 (the held-out fold of `eval search --heldout`)")
     parser.add_argument("--save", action="store_true", help="store the chosen fusion in the encoder version's "
                         "meta.json (search then serves it with that encoder)")
     args = parser.parse_args(argv)
@@ -68,14 +70,15 @@ def main(argv: list[str] | None = None) -> dict:
     search, _, _ = open_cached_search(args.catalog, None, args.cache_dir, embedder, FusionConfig())
     cached = {}
     for qid, query in tqdm(judged.queries.items(), desc="candidates"):
-        lexical = search.lexical.search(query, max(DEPTHS))
-        dense = search.vectors.query(search.embedder.encode([query])[0], max(DEPTHS))
+        lexical = search.lexical.search(search.rewritten(query), max(DEPTHS))  # as served (retrieval.query_rewrite)
+        dense = search.vectors.query(search.embedder.encode([search.dense_text(query)])[0], max(DEPTHS))
         cached[qid] = (lexical, dense)
     halves = {"tune": [], "test": []}
     config = FinetuneConfig(**{k: v for k, v in ((meta or {}).get("config") or {}).items()
                                if k in FinetuneConfig.__dataclass_fields__})
     for qid, query in judged.queries.items():
-        part = ("test" if is_heldout(query, config) else "tune") if meta is not None else half(qid)
+        by_fold = meta is not None or args.heldout_split
+        part = ("test" if is_heldout(query, config) else "tune") if by_fold else half(qid)
         halves[part].append(qid)
 
     rows = []
@@ -89,7 +92,8 @@ def main(argv: list[str] | None = None) -> dict:
     baselines = {name: FusionConfig(method="rrf", bm25_weight=b, dense_weight=d, depth=200)
                  for name, b, d in (("bm25", 1.0, 0.0), ("dense", 0.0, 1.0), ("rrf-60-equal", 1.0, 1.0))}
     result = {
-        "encoder": embedder.name, "split": "encoder training / held-out queries" if meta else "query-id hash halves",
+        "encoder": embedder.name,
+        "split": "folds 1-4 / held-out fold 0" if meta is not None or args.heldout_split else "query-id hash halves",
         "queries": {k: len(v) for k, v in halves.items()},
         "best": best.__dict__,
         "ndcg@10": {"tune": round(best_tune, 4), "test": round(score(best, cached, judged.gains, halves["test"]), 4)},

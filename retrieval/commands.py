@@ -86,7 +86,7 @@ def train_reranker(catalog: Path = typer.Option(..., help="Catalog file the load
                    catalog_map: Optional[str] = typer.Option(None, "--map", help="Column mapping, e.g. id=sku,title=name"),
                    out: Optional[Path] = typer.Option(None, help="Root of the versioned models "
                                                       "(default <data_dir>/models/reranker)."),
-                   depth: int = typer.Option(100, help="Fused candidates re-ranked per query."),
+                   depth: int = typer.Option(200, help="Fused candidates re-ranked per query (200: measured in docs/search.md)."),
                    folds: int = typer.Option(5, help="Query-level cross-validation folds."),
                    rounds: int = typer.Option(300, help="Boosting rounds."),
                    threads: int = typer.Option(2, help="LightGBM threads."),
@@ -120,8 +120,9 @@ def train_reranker(catalog: Path = typer.Option(..., help="Catalog file the load
     candidates = cached_candidates(search, judged.queries, folder)
     products = {p.id: p for p in search.store.iter_products()}
     data = build_dataset(judged.queries, judged.gains, candidates, products, search.lexical, depth)
+    rewriter = search.rewriter()
     about = {"catalog": str(catalog), "judgments": str(judgments), "items": items, "encoder": embedder.name,
-             "fusion": search.fusion.__dict__}
+             "fusion": search.fusion.__dict__, "rewrite": rewriter.config() if rewriter else None}
     version = train(data, out or settings.data_dir / "models" / "reranker", depth, folds, threads, rounds,
                     about, typer.echo)
     meta = json.loads((version / "meta.json").read_text())

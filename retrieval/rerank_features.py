@@ -14,7 +14,9 @@ One row per fused candidate, columns named in :data:`FEATURES`:
 - title length;
 - whether the query was rewritten (``Candidates.query``: spelling and units, ``retrieval.query_rewrite``)
   and the trigram coverage of the query as typed. Every other term feature reads the rewritten query,
-  the one BM25 retrieved with.
+  the one BM25 retrieved with;
+- list-relative gaps: a few term features minus their best value among the query's candidates
+  (how far this title is from the best-matching one).
 
 Example::
 
@@ -42,8 +44,13 @@ FEATURES = (
     "q_numbers", "numbers_in_title", "units_in_title", "title_numbers",
     "brand_match", "category_match", "description_match", "title_chars",
     "q_rewritten", "typed_trigrams_in_title",
+    "q_in_title_gap", "idf_in_title_gap", "bm25_title_gap", "trigrams_gap", "units_gap",
 )
+# each *_gap: the feature minus its best value among the query's re-ranked candidates (list-relative)
+_GAPS = (("q_in_title_gap", "q_in_title"), ("idf_in_title_gap", "idf_in_title"), ("bm25_title_gap", "bm25_title"),
+         ("trigrams_gap", "typed_trigrams_in_title"), ("units_gap", "units_in_title"))
 
+_INDEX = {name: i for i, name in enumerate(FEATURES)}
 _WORD = re.compile(r"(?u)\b\w+\b")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # a number (3, 3.5, 3/4, 1-1/2) followed by a unit word or mark
@@ -138,7 +145,11 @@ class Featurizer:
             values += self._overlap(query_terms, title, idf)
             values += self._fields(query_terms, product)
             values += [changed, len(typed.trigrams & title.trigrams) / len(typed.trigrams) if typed.trigrams else -1.0]
-            out[row] = values
+            out[row, :len(values)] = values
+        if len(ids):
+            for gap, name in _GAPS:
+                column = out[:, _INDEX[name]]
+                out[:, _INDEX[gap]] = column - column.max()
         return out
 
     @staticmethod

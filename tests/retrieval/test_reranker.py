@@ -46,6 +46,27 @@ def test_features_read_terms_numbers_and_units():
     assert feature(rows, 0, "category_match") == -1.0  # Home Depot products have no category
 
 
+def test_features_read_the_rewritten_query_and_list_relative_gaps():
+    products = {"seat": Product(id="seat", title="Porcelain Toilet Seat with Hinge"),
+                "hinge": Product(id="hinge", title="Cabinet Hinge 2 in."),
+                "pot": Product(id="pot", title="Ceramic Planter Pot")}
+    typed, rewritten = "porcelian toilt seat", "porcelain toilet seat"  # made-up typos
+    fused = {"seat": 1.0, "hinge": 0.5, "pot": 0.2}
+    plain = Candidates(["seat", "hinge", "pot"], fused, {"seat": 5.0}, {})
+    fixed = Candidates(["seat", "hinge", "pot"], fused, {"seat": 5.0}, {}, query=rewritten)
+    rows_plain, rows_fixed = Featurizer().rows(typed, plain, products), Featurizer().rows(typed, fixed, products)
+    # the term features read the rewritten query: every word is in the seat's title only then
+    assert feature(rows_fixed, 0, "q_in_title") == 1.0 and feature(rows_plain, 0, "q_in_title") == pytest.approx(1 / 3)
+    assert feature(rows_fixed, 0, "q_rewritten") == 1.0 and feature(rows_plain, 0, "q_rewritten") == 0.0
+    # the typed trigrams are the same either way (the typo signal stays)
+    assert feature(rows_fixed, 0, "typed_trigrams_in_title") == feature(rows_plain, 0, "trigrams_in_title")
+    # gaps: 0 for the best title, below 0 for the others
+    assert feature(rows_fixed, 0, "q_in_title_gap") == 0.0
+    assert feature(rows_fixed, 2, "q_in_title_gap") == pytest.approx(-1.0)
+    assert feature(rows_fixed, 1, "idf_in_title_gap") < 0.0
+    assert feature(rows_fixed, 0, "units_gap") == 0.0  # no size in the query: -1 for all, gap 0
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, embedder):
     """The sample ingested once, its candidates, and a re-ranker trained on its 40 queries."""
