@@ -1,4 +1,4 @@
-"""Simple recommenders that the BERT recommender must beat — and that it blends in as signals.
+"""Count-based recommenders that the BERT recommender must beat — and that it blends in as signals.
 
 Both work on item *indices* (positions in a fixed item vocabulary) and score every item at once,
 returning a dense ``float32`` vector. Higher is better. Neither knows anything about users beyond the
@@ -10,6 +10,8 @@ history passed in, so they work for users never seen in training.
   rows are normalised to probabilities; a history scores items by summing the rows of its last
   ``last_n`` items, the newest weighted most (``decay`` per step back). A small symmetric term
   (``backward``) also credits items that *preceded* the history items.
+- :class:`Ease`: EASE item-item weights over the users' item sets (a closed-form ridge regression of
+  each item on all others); a history scores items by its recency-weighted rows.
 
 Example::
 

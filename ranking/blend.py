@@ -112,12 +112,14 @@ def fit_blend(features: BlendFeatures) -> tuple[BlendWeights, list[dict]]:
     for w_ease in EASE_GRID if features.ease is not None else (0.0,):
         for w_enc in ENCODER_GRID:
             for w_co in COOCCURRENCE_GRID:
+                if w_enc == 0 and w_co == 0 and w_ease == 0:
+                    continue
+                # the sum without popularity once per triple (the grid's cost is in these full-size sums)
+                base = BlendWeights(w_enc, w_co, 0.0, ease=w_ease).combine(
+                    features.encoder, features.cooccurrence, np.zeros_like(features.cooccurrence[:1]),
+                    ease=features.ease)
                 for w_pop in POPULARITY_GRID:
-                    if w_enc == 0 and w_co == 0 and w_ease == 0:
-                        continue
-                    weights = BlendWeights(w_enc, w_co, w_pop, ease=w_ease)
-                    scores = weights.combine(features.encoder, features.cooccurrence, features.popularity,
-                                             ease=features.ease)
+                    scores = base + w_pop * features.popularity if w_pop else base
                     ndcg = ndcg10_from_ranks(target_ranks(scores, features.histories, features.targets))
                     table.append({"encoder": w_enc, "cooccurrence": w_co, "ease": w_ease, "popularity": w_pop,
                                   "ndcg@10": ndcg})

@@ -53,7 +53,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                                                           "vectors before the tower trains (0 = off)"),
         item_residual: bool = typer.Option(True, help="train a residual vector per item seen in training "
                                                       "(collaborative item side)"),
-        stage2_head_scale: float = typer.Option(0.25, help="stage 2: the heads' rates times this (0 = frozen heads, "
+        stage2_head_scale: float = typer.Option(0.0, help="stage 2: the heads' rates times this (0 = frozen heads, "
                                                            "only the tower trains)"),
         ease_lambda: float = typer.Option(100.0, help="L2 strength of the EASE item-item signal in the blend"),
         eval_every: int = typer.Option(100, help="validation NDCG@10 every N steps (early stopping, best kept)"),

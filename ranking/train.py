@@ -113,7 +113,7 @@ class TrainConfig:
     warm_heads_epochs: float = 3.0
     warm_heads_examples: int = 40000
     warm_heads_batch: int = 256
-    stage2_head_scale: float = 0.25
+    stage2_head_scale: float = 0.0
     ease_lambda: float = 100.0
     history_mix: bool = True
     query_share: float = 0.2
@@ -534,7 +534,7 @@ def _warm_heads(torch, encoder, heads, examples: list[TrainExample], items_raw, 
     """Stage 1: train only the heads over cached tower vectors (the tower as loaded; no BERT pass per step).
 
     Measured on Scientific: the heads need several epochs, which a tower pass per step cannot afford here.
-    Validation every half epoch; the best heads are kept (step 0 = the untouched heads).
+    Cosine-decayed rates; validation every half epoch; the best heads are kept (step 0 = the untouched heads).
     """
     started = time.perf_counter()
     chosen = examples[:config.warm_heads_examples]
@@ -546,6 +546,8 @@ def _warm_heads(torch, encoder, heads, examples: list[TrainExample], items_raw, 
     batch = min(config.warm_heads_batch, len(chosen))
     per_epoch = max(1, len(chosen) // batch)
     total = max(1, int(round(config.warm_heads_epochs * per_epoch)))
+    # cosine decay to 0: at a constant rate the validation jumped by ±0.01 between half epochs (docs/ranking.md)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda s: 0.5 * (1 + np.cos(np.pi * min(s, total) / total)))
     every = max(1, per_epoch // 2)
     rng = np.random.RandomState(config.seed)
 
@@ -572,6 +574,7 @@ def _warm_heads(torch, encoder, heads, examples: list[TrainExample], items_raw, 
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
+        scheduler.step()
         if valid_ctx and (step % every == 0 or step == total):
             best, state = check(step, best, state)
     if state is not None:
