@@ -63,7 +63,8 @@ class TrainConfig:
         max_minutes: wall-clock cap for the optimiser loop; 0 = none. The run stops cleanly.
         epochs: passes over the examples (fractions allowed).
         batch_size: contexts per step (each scored against every item in the catalogue).
-        learning_rate: AdamW peak rate of the tower (linear warm-up over ``warmup_ratio``, then linear decay).
+        learning_rate: AdamW peak rate of the tower (linear warm-up over ``warmup_ratio`` of the steps, at
+            most ``warmup_steps_max``, then linear decay).
         head_learning_rate: peak rate of the item projection and the history gate.
         scale: inverse softmax temperature on cosines (as in MultipleNegativesRankingLoss).
         max_seq_length, words_per_item, context_items: how a context is written and cut.
@@ -99,6 +100,7 @@ class TrainConfig:
     learning_rate: float = 5e-4
     head_learning_rate: float = 2e-3
     warmup_ratio: float = 0.05
+    warmup_steps_max: int = 100
     scale: float = 20.0
     max_seq_length: int = 64
     words_per_item: int = 10
@@ -427,7 +429,8 @@ def fine_tune(encoder: RecEncoder, examples: list[TrainExample], item_vectors: n
     groups += _head_groups(heads, config, config.stage2_head_scale if config.warm_heads_epochs > 0 else 1.0)
     head_params = [p for p in heads.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(groups, weight_decay=0.01)
-    warmup = max(1, int(config.warmup_ratio * total))
+    # capped: on Video Games 5 % of an epoch is 366 steps, and early stopping ended the run inside the warm-up
+    warmup = max(1, min(int(config.warmup_ratio * total), config.warmup_steps_max))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimiser, lambda s: (s + 1) / warmup if s < warmup else max(0.0, (total - s) / max(1, total - warmup)))
     writer = _writer(out_dir / "tensorboard")
