@@ -9,6 +9,9 @@ facts for each pick, which the agent then hands to the LLM explainer. What it gu
   are shown as they are, with the count ("Only 2 dinosaur toys match under £10.00").
 * **Honest no-match.** A kind the catalog does not carry ("a saree", "a washing machine") gets "We
   don't carry sarees" and the closest products, each labelled ``alternative``.
+* **Toy versions are called toy versions.** When every match for a kind is marked as a toy or for
+  children ("my first …", "kids' …") and the shopper did not ask for one, the reply says the shop has
+  only those, instead of presenting a toy lawn mower as a lawn mower.
 * **Questions about the list stay on the list.** "Which of these would suit my nephew?" picks
   among the shown products instead of searching again.
 * **"Anything you'd suggest for me?"** ranks the catalog by the shopper's history.
@@ -23,7 +26,7 @@ from typing import Any
 from assistant.answers.explain import history_facts, template_sentence
 from assistant.answers.factcheck import ItemFacts
 from assistant.answers.replies import (answer_product_question, compare_products, list_reply, no_match_reply,
-                                       pick_reply)
+                                       pick_reply, plural)
 from assistant.types import ProductPick, Reply
 from assistant.understanding.focus import mentions, request_focus
 from assistant.understanding.state import DialogueState, apply, remember_shown
@@ -38,6 +41,7 @@ _ABOUT_SHOWN = re.compile(r"\bwhich (?:one|of (?:these|them|those)|would you|is 
 _FOR_ME = re.compile(r"\b(?:for me|recommend|suggest|suggestions?|surprise me|what should i (?:get|buy))\b")
 _GIFT = re.compile(r"\b(?:present|gift|something for (?:my|him|her))\b")
 _UNSORTABLE = {"popularity": "popularity", "newest": "date added"}
+_TOY_VERSION = re.compile(r"\b(?:toys?|children'?s|childrens|kids'?|my first|pretend)\b")
 
 
 def shop(parts: Any, turn: Any, page_size: int) -> tuple[Reply, list[ItemFacts]]:
@@ -177,8 +181,11 @@ def _find(parts: Any, turn: Any, dialogue: DialogueState, request: Any, page_siz
     want = max(page_size, 20) if dialogue.slots.sort else page_size
     items = _rank(ranker, turn.user, query, relevant, want)
     items = _sort(items, dialogue.slots.sort)[:page_size]
-    reply.reply = note + list_reply(len(items), page_size, None if note else dialogue.focus_label, reply.slots,
-                                    dialogue.page)
+    toy_note = ""
+    if not note and new_topic and _only_toy_versions(items, dialogue.focus_label, message):
+        toy_note = f"We don't sell full-size {plural(dialogue.focus_label)}, only toy or children's versions. "
+    reply.reply = note + toy_note + list_reply(len(items), page_size, None if note else dialogue.focus_label,
+                                               reply.slots, dialogue.page)
     unsortable = _UNSORTABLE.get(dialogue.slots.sort or "")
     if unsortable and items:
         reply.reply += f" I can't sort by {unsortable} (the catalog doesn't record it), so they are in order of relevance."
@@ -186,6 +193,13 @@ def _find(parts: Any, turn: Any, dialogue: DialogueState, request: Any, page_siz
         turn.useful = False
         reply.route = "no_match"  # the shop has nothing that fits all of it: said so in words
     return items
+
+
+def _only_toy_versions(items: list[tuple], label: str | None, message: str) -> bool:
+    """Every shown product is a toy/children's version of ``label`` and the shopper did not ask for one."""
+    if not items or not label or _TOY_VERSION.search(message) or _TOY_VERSION.search(label):
+        return False
+    return all(_TOY_VERSION.search(product.title.lower()) for product, _, _ in items)
 
 
 def _rank(ranker: Any, user: str | None, query: str, hits: list, want: int) -> list[tuple]:

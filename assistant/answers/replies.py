@@ -102,7 +102,7 @@ def compare_products(products: Sequence[Product], currency: str | None = None) -
     return text
 
 
-def _plural(label: str) -> str:
+def plural(label: str) -> str:
     words = label.split()
     if not words:
         return label
@@ -140,7 +140,7 @@ def constraints(slots: dict[str, Any]) -> str:
 
 def list_reply(count: int, page_size: int, label: str | None, slots: dict[str, Any], page: int = 0) -> str:
     """The line above a product list: what was found, how many, under which constraints."""
-    what = _plural(label) if label else "matches"
+    what = plural(label) if label else "matches"
     wanted = f"{what}{constraints(slots)}"
     if count == 0:
         return (f"I couldn't find any {wanted}. Try a wider price range, another colour or brand, or describe it "
@@ -157,9 +157,9 @@ def no_match_reply(kind: str, alternatives: Sequence[Product], match: str = "non
     """"We don't carry sarees." plus what the closest alternatives are."""
     if match == "head":
         head = kind.split()[-1]
-        text = f"We don't carry {_plural(kind)} — none of our {_plural(head)} is quite that."
+        text = f"We don't carry {plural(kind)} — none of our {plural(head)} is quite that."
     else:
-        text = f"We don't carry {_plural(kind)}."
+        text = f"We don't carry {plural(kind)}."
     if alternatives:
         leaf = (alternatives[0].category_path.split(">")[-1].strip() if alternatives[0].category_path else "")
         kinds = f" ({leaf.lower()})" if leaf and len(leaf) < 40 else ""

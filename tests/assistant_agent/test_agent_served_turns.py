@@ -28,6 +28,15 @@ def test_relevance_floor_shows_fewer_and_says_how_many(make_assistant, session_i
     assert reply.reply.startswith("Only") or len(titles) == 5
 
 
+def test_a_kind_sold_only_as_a_toy_is_called_a_toy(make_assistant, session_id):
+    # the mini catalog's only dumbbell is a rubber dog toy: it is shown, but not as a dumbbell
+    reply = make_assistant(None).respond(session_id, "do you sell a dumbell?")
+    assert reply.products and all("toy" in p.title.lower() for p in reply.products)
+    assert "only toy or children's versions" in reply.reply, reply.reply
+    asked = make_assistant(None).respond(session_id + "-2", "a dumbell toy for my dog")
+    assert "only toy or children's versions" not in asked.reply  # a toy was asked for
+
+
 def test_cheaper_stays_on_topic_and_in_the_shown_currency(make_assistant, session_id):
     assistant = make_assistant(None)
     first = assistant.respond(session_id, "model train sets")
