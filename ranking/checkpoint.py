@@ -124,8 +124,7 @@ class Checkpoint:
         with np.load(self.path / "stats.npz", allow_pickle=False) as data:
             ids = [str(x) for x in data["item_ids"]]
             counts = data["popularity"].astype(np.float32)
-            pairs = sparse.csr_matrix((data["co_vals"], (data["co_rows"], data["co_cols"])),
-                                      shape=(len(ids), len(ids)))
+            pairs = _stored_matrix(data, "co", len(ids))
         return ids, counts, pairs
 
     def ease(self) -> tuple["Ease", sparse.csr_matrix] | None:
@@ -136,9 +135,7 @@ class Checkpoint:
             if "ease_vals" not in data:
                 return None
             n = len(data["item_ids"])
-            weights = sparse.csr_matrix((data["ease_vals"], (data["ease_rows"], data["ease_cols"])), shape=(n, n))
-            gram = sparse.csr_matrix((data["gram_vals"], (data["gram_rows"], data["gram_cols"])), shape=(n, n))
-            return Ease(weights, float(data["ease_decay"])), gram
+            return Ease(_stored_matrix(data, "ease", n), float(data["ease_decay"])), _stored_matrix(data, "gram", n)
 
     def split_digests(self) -> set[str]:
         """Digests of every user used for training or blend fitting (to keep them out of evaluation)."""
@@ -170,6 +167,12 @@ def new_version_dir(root: Path) -> Path:
         path = root / f"{stamp}-{n}"
     path.mkdir(parents=True)
     return path
+
+
+def _stored_matrix(data, name: str, n_items: int) -> sparse.csr_matrix:
+    """An n x n matrix saved by :func:`save_stats` as ``<name>_rows/_cols/_vals``."""
+    return sparse.csr_matrix((data[f"{name}_vals"], (data[f"{name}_rows"], data[f"{name}_cols"])),
+                             shape=(n_items, n_items))
 
 
 def save_stats(path: Path, item_ids: list[str], popularity: np.ndarray, pairs: sparse.csr_matrix,

@@ -40,12 +40,17 @@ UNTRAINED_WEIGHTS = BlendWeights(encoder=1.0, cooccurrence=0.0, popularity=0.02)
 def align_stats(ckpt_ids: list[str], counts: np.ndarray, pairs: sparse.csr_matrix,
                 item_ids: list[str]) -> tuple[np.ndarray, sparse.csr_matrix]:
     """Re-index checkpoint popularity counts and pair counts onto ``item_ids`` (unknown ids get 0)."""
-    index = {item: n for n, item in enumerate(item_ids)}
-    mapping = np.array([index.get(item, -1) for item in ckpt_ids], dtype=np.int64)
+    mapping = id_mapping(ckpt_ids, item_ids)
     out_counts = np.zeros(len(item_ids), dtype=np.float32)
     known = mapping >= 0
     out_counts[mapping[known]] = counts[known]
     return out_counts, reindex_matrix(pairs, mapping, len(item_ids))
+
+
+def id_mapping(ckpt_ids: list[str], item_ids: list[str]) -> np.ndarray:
+    """``mapping[old] = new`` position of each checkpoint id in ``item_ids`` (-1 where it is absent)."""
+    index = {item: n for n, item in enumerate(item_ids)}
+    return np.array([index.get(item, -1) for item in ckpt_ids], dtype=np.int64)
 
 
 def reindex_matrix(matrix: sparse.spmatrix, mapping: np.ndarray, n_items: int) -> sparse.csr_matrix:
@@ -56,15 +61,15 @@ def reindex_matrix(matrix: sparse.spmatrix, mapping: np.ndarray, n_items: int) -
     return sparse.csr_matrix((coo.data[keep], (rows[keep], cols[keep])), shape=(n_items, n_items))
 
 
-def aligned_ease(ckpt: Checkpoint, item_ids: list[str], extra_sequences: Sequence[Sequence[int]] = ()) -> Ease | None:
-    """The checkpoint's EASE weights on ``item_ids``; refitted with ``extra_sequences`` counted in when given."""
+def aligned_ease(ckpt: Checkpoint, ckpt_ids: list[str], item_ids: list[str],
+                 extra_sequences: Sequence[Sequence[int]] = ()) -> Ease | None:
+    """The checkpoint's EASE weights (over ``ckpt_ids``) on ``item_ids``; refitted with ``extra_sequences``
+    counted in when given."""
     found = ckpt.ease()
     if found is None:
         return None
     ease, gram = found
-    ckpt_ids = ckpt.stats()[0]
-    index = {item: n for n, item in enumerate(item_ids)}
-    mapping = np.array([index.get(item, -1) for item in ckpt_ids], dtype=np.int64)
+    mapping = id_mapping(ckpt_ids, item_ids)
     if not extra_sequences:
         return Ease(reindex_matrix(ease.weights, mapping, len(item_ids)), ease.decay)
     gram = reindex_matrix(gram, mapping, len(item_ids)) + Ease.gram(extra_sequences, len(item_ids))
@@ -129,7 +134,8 @@ class Recommender:
             user_encoder = user_encoder or item_encoder or RecEncoder.load(max_seq_length=context.max_seq_length)
         else:
             context, weights, version = ckpt.context, ckpt.blend, ckpt.version
-            counts, pairs = align_stats(*ckpt.stats(), item_ids)
+            ckpt_ids, counts, pairs = ckpt.stats()
+            counts, pairs = align_stats(ckpt_ids, counts, pairs, item_ids)
             user_encoder = user_encoder or ckpt.load_user_tower()
         if item_vectors is None:
             item_encoder = item_encoder or RecEncoder.load(ckpt.item_encoder_path if ckpt else None)
@@ -141,7 +147,7 @@ class Recommender:
             counts = counts + np.asarray(extra_counts, np.float32)
         return cls(user_encoder, item_ids, item_texts, item_vectors, Popularity(counts),
                    CoOccurrence.from_counts(pairs), weights, context, version, ckpt.heads() if ckpt else None,
-                   aligned_ease(ckpt, item_ids, extra_sequences) if ckpt else None)
+                   aligned_ease(ckpt, ckpt_ids, item_ids, extra_sequences) if ckpt else None)
 
     # -- the signals -------------------------------------------------------------------
     def contexts(self, histories: Sequence[Sequence[int]], queries: Sequence[str | None] | None = None,
