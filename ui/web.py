@@ -107,7 +107,13 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper], limiter: Rat
                     *card_updates([]))
 
         start_outputs = [sess, chat, cart, details, profile, status, timer, *cards]
-        blocks.load(start, inputs=[shopper], outputs=start_outputs)
+
+        def start_unless_chatting(shopper_id: str | None, state: dict | None):
+            """On page load: a fresh session, unless a message sent before the load finished has
+            already started one (its turn must not be wiped)."""
+            return (gr.skip(),) * len(start_outputs) if state is not None else start(shopper_id)
+
+        blocks.load(start_unless_chatting, inputs=[shopper, sess], outputs=start_outputs)
         shopper.change(start, inputs=[shopper], outputs=start_outputs)
 
         def forget_me(shopper_id: str | None, state: dict):
@@ -126,11 +132,13 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper], limiter: Rat
 
         forget.click(forget_me, [shopper, sess], start_outputs, show_progress="hidden", concurrency_limit=8)
 
-        def respond(message: str, history: list[dict], state: dict):
+        def respond(message: str, history: list[dict], state: dict | None, shopper_id: str | None = None):
             text = (message or "").strip()[:2000]
-            if not text or state is None:
+            if not text:
                 yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), *[gr.skip()] * len(cards)
                 return
+            if state is None:  # sent before the page's load event gave this tab a session
+                state = new_session(shopper_id)
             history = list(history or []) + [{"role": "user", "content": text},
                                              {"role": "assistant", "content": WORKING}]
             if limiter is not None and limit is not None:
@@ -162,7 +170,7 @@ def build_blocks(backend: ShopBackend, shoppers: list[DemoShopper], limiter: Rat
                                                                "Please try again, or talk to a person."}
                 yield history, "", state, "Failed: see the server log.", timer_update, *[gr.skip()] * len(cards)
 
-        chat_inputs, chat_outputs = [msg, chat, sess], [chat, msg, sess, status, timer, *cards]
+        chat_inputs, chat_outputs = [msg, chat, sess, shopper], [chat, msg, sess, status, timer, *cards]
         # A message sent while a turn is still writing explanations runs right after it ("always_last").
         for trigger in (send.click, msg.submit):
             trigger(respond, chat_inputs, chat_outputs, show_progress="minimal", show_progress_on=[chat],

@@ -105,3 +105,17 @@ def test_demo_histories_load_once(tmp_path):
     assert load_histories(settings, [tom], store=store) == {"demo-tom": 0}  # idempotent
     history = EventStore(store).history(pseudonymise("demo-tom", settings.user_id_key), 50)
     assert {e.item_id for e in history} == wanted
+
+
+def test_a_message_sent_before_the_page_load_finished_is_answered_and_kept():
+    """The browser may send a message before the load event has given the tab its session."""
+    backend = FakeBackend()
+    blocks = build_blocks(backend, [])
+    handlers = {getattr(f.fn, "__name__", ""): f.fn for f in blocks.fns.values()}
+    updates = list(handlers["respond"]("wooden train", [], None, ""))
+    history, _, state, status = updates[-1][:4]
+    assert status == "Done." and history[-1]["content"].startswith("Here are")
+    assert state["session_id"] in backend.transcripts and state["user_id"] is None
+    late_load = handlers["start_unless_chatting"]("", state)  # the load event arriving after the turn
+    assert all(update == {"__type__": "update"} for update in late_load)  # gr.skip(): nothing changes
+    assert handlers["start_unless_chatting"]("", None)[0]["session_id"] != state["session_id"]
