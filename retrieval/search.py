@@ -28,6 +28,7 @@ from typing import Literal
 
 import numpy as np
 
+from catalog.ages import product_ages
 from catalog.currency import convert
 from catalog.records import Product
 from catalog.settings import Settings
@@ -56,6 +57,7 @@ class SearchFilters:
     colour: str | None = None
     exclude_words: tuple[str, ...] = ()
     exclude_ids: tuple[str, ...] = ()
+    age: float | None = None  # years: products whose stated ages (catalog.ages) exclude it are dropped
 
     def active(self) -> bool:
         return any(v not in (None, ()) for k, v in self.__dict__.items() if k != "currency")
@@ -82,6 +84,10 @@ class SearchFilters:
         if self.colour:  # whole words: "red" must not match "embroidered"
             colour = (product.attribute("colour") or "").lower()
             if not re.search(rf"\b{re.escape(self.colour.lower())}\b", colour or text):
+                return False
+        if self.age is not None:
+            stated = product_ages(product)
+            if stated is not None and not stated.fits(self.age):
                 return False
         return not any(w.lower() in text for w in self.exclude_words)
 

@@ -36,6 +36,7 @@ from typing import Any
 
 from assistant.guardrails import money_amounts
 from assistant.understanding.vocabulary import COLOURS
+from catalog.ages import product_ages
 from catalog.currency import convert
 from catalog.records import Product
 
@@ -145,6 +146,9 @@ class ItemFacts:
             if slots.get(key) is not None:
                 prices.add(round(float(slots[key]), 2))
         numbers |= prices
+        stated = product_ages(product)
+        ages = [slots.get("age")] + ([stated.low, stated.high] if stated is not None else [])
+        numbers |= {v for a in ages if a is not None for v in (round(float(a), 2), round(float(a) * 12))}
         if product.rating is not None:
             numbers |= {round(product.rating, 1), 5.0}
         if slots.get("size"):

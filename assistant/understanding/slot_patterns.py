@@ -128,6 +128,15 @@ ORDINALS = re.compile(
 NUMBER_WORDS: dict[str, int] = {"one": 1, "a": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
                                 "seven": 7, "eight": 8, "nine": 9, "ten": 10, "couple": 2, "pair": 2}
 
+# Who it is for, by age (group "n", "unit"): "for my 4 year old", "a 6-year-old", "18 months old", "aged 7"
+_AGE_NUMBER = r"(?P<n>\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen)"
+AGE_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(rf"\b{_AGE_NUMBER}\s*-?\s*(?P<unit>years?|yrs?|months?)\s*-?\s*olds?\b"),
+    re.compile(rf"\b(?:aged|ages?)\s+{_AGE_NUMBER}\b(?:\s*\+)?(?:\s*(?P<unit>years?|yrs?|months?))?"),
+)
+AGE_NUMBER_WORDS: dict[str, int] = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen".split())}
+
 # group "n"
 QUANTITY = re.compile(
     r"\b(?:qty|quantity)?\s*:?\s*(?P<n>\d{1,2}|two|three|four|five|six|seven|eight|nine|ten|couple)\s+(?:of\s+)?"

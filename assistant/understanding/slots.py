@@ -24,13 +24,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.understanding.slot_patterns import (CUES, NEGATION, ORDER_ID, ORDINALS, PRICE_PATTERNS, QUANTITY, SIZE_PATTERNS,
-                                     SORTS, STOPWORDS, NUMBER_WORDS, parse_amount, currency_of)
+from assistant.understanding.slot_patterns import (AGE_NUMBER_WORDS, AGE_PATTERNS, CUES, NEGATION, ORDER_ID, ORDINALS,
+                                     PRICE_PATTERNS, QUANTITY, SIZE_PATTERNS, SORTS, STOPWORDS, NUMBER_WORDS,
+                                     parse_amount, currency_of)
 from assistant.understanding.vocabulary import SIZE_WORDS, Vocabulary
 
 Sort = Literal["price_asc", "price_desc", "rating", "popularity", "newest"]
 SLOT_NAMES: tuple[str, ...] = ("category", "brands", "brands_exclude", "colour", "size", "price_min", "price_max",
-                               "currency", "keywords", "exclude_words", "sort", "quantity", "order_id")
+                               "currency", "keywords", "exclude_words", "sort", "quantity", "order_id", "age")
 
 
 class Slots(BaseModel):
@@ -49,6 +50,7 @@ class Slots(BaseModel):
     sort: Sort | None = None
     quantity: int | None = Field(None, ge=1)
     order_id: str | None = None
+    age: float | None = Field(None, ge=0, le=18)  # years, of the child it is for ("for my 4 year old")
 
     def filled(self) -> dict[str, Any]:
         """Only the slots that were said (the JSON shape of ``Reply.slots``)."""
@@ -104,6 +106,27 @@ def _prices(text: _Text, slots: Slots) -> None:
                 slots.price_min, slots.price_max = round(first * 0.8, 2), round(first * 1.2, 2)
             slots.currency = currency or slots.currency
             text.take(m.start(), m.end())
+
+
+_PERSON = frozenset("girl girls boy boys son sons daughter daughters kid kids child children nephew niece grandson "
+                    "granddaughter grandchild toddler twins brother sister cousin friend baby".split())
+
+
+def _age(text: _Text, slots: Slots) -> None:
+    """The age of the child a product is for; "a 3 year old laptop" describes the laptop, not a person."""
+    for pattern in AGE_PATTERNS:
+        for m in text.finditer(pattern):
+            after = re.match(r"\s+([a-z]+)", text.lower[m.end():])
+            if after and after.group(1) not in _PERSON and after.group(1) not in STOPWORDS:
+                continue
+            raw = m.group("n")
+            years = float(raw) if raw.isdigit() else float(AGE_NUMBER_WORDS[raw])
+            if (m.group("unit") or "").startswith("m"):
+                years = round(years / 12, 2)
+            if years <= 18:
+                slots.age = years
+                text.take(m.start(), m.end())
+                return
 
 
 def _order_id(text: _Text, slots: Slots) -> None:
@@ -297,6 +320,7 @@ def extract(message: str, vocab: Vocabulary | None = None) -> Extraction:
     """
     vocab = vocab or Vocabulary.default()
     text, slots, cues, refs = _Text(_correct_typos(message or "", vocab)), Slots(), [], []
+    _age(text, slots)  # before prices and quantities: "my 4 year old" is neither
     _prices(text, slots)
     _order_id(text, slots)
     _cues_sort_refs(text, slots, cues, refs)

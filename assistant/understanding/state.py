@@ -96,7 +96,7 @@ class DialogueState(BaseModel):
         s = self.slots
         return {"price_min": s.price_min, "price_max": s.price_max, "currency": s.currency,
                 "brands": tuple(s.brands), "brands_exclude": tuple(s.brands_exclude), "category": s.category,
-                "colour": s.colour, "exclude_words": tuple(s.exclude_words),
+                "colour": s.colour, "exclude_words": tuple(s.exclude_words), "age": s.age,
                 "exclude_ids": tuple(self.seen_ids) if self.page > 0 else ()}
 
     def reply_slots(self, request: Any) -> dict[str, Any]:
@@ -131,7 +131,8 @@ def _is_new_topic(state: DialogueState, request: Any) -> bool:
 
 def _merge(old: Slots, new: Slots) -> Slots:
     merged = old.model_copy(deep=True)
-    for name in ("category", "colour", "size", "price_min", "price_max", "currency", "sort", "quantity", "order_id"):
+    for name in ("category", "colour", "size", "price_min", "price_max", "currency", "sort", "quantity", "order_id",
+                 "age"):
         value = getattr(new, name)
         if value is not None:
             setattr(merged, name, value)

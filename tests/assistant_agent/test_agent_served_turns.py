@@ -37,6 +37,17 @@ def test_a_kind_sold_only_as_a_toy_is_called_a_toy(make_assistant, session_id):
     assert "only toy or children's versions" not in asked.reply  # a toy was asked for
 
 
+def test_the_age_it_is_for_filters_the_picks_and_the_card_says_why(make_assistant, session_id):
+    # mini catalog: the Plan Toys train states "aged 3 years and above", Lord Harry's category "Ages 3-4 Years"
+    toddler = make_assistant(None).respond(session_id, "a train for my 2 year old")
+    assert toddler.slots["age"] == 2.0
+    assert not {"toy-bda7f788d567", "toy-1c1f897018ab"} & {p.id for p in toddler.products}
+    five = make_assistant(None).respond(session_id + "-2", "a train for my 5 year old")
+    assert "toy-1c1f897018ab" not in {p.id for p in five.products}
+    plan = [p for p in five.products if p.id == "toy-bda7f788d567"]
+    assert plan and "made for ages 3+, right for a 5-year-old" in plan[0].explanation
+
+
 def test_cheaper_stays_on_topic_and_in_the_shown_currency(make_assistant, session_id):
     assistant = make_assistant(None)
     first = assistant.respond(session_id, "model train sets")

@@ -77,3 +77,15 @@ def test_sort_quantity_order_ids_cues_refs(vocab):
                                   "between and", "order #", "size"])
 def test_odd_text_never_raises(vocab, text):
     extract(text, vocab)
+
+
+@pytest.mark.parametrize("text, age", [
+    ("wooden blocks for my 4 year old", 4.0), ("a gift for a six-year-old girl", 6.0),
+    ("a toy for an 18 month old", 1.5), ("jigsaws for kids aged 9", 9.0),
+    ("a 3 year old laptop", None), ("a tv with a 2 year warranty", None), ("buy 2 packs of batteries", None),
+])
+def test_the_age_of_the_child_it_is_for(vocab, text, age):
+    slots = extract(text, vocab).slots
+    assert slots.age == age
+    if age is not None:  # the age words feed no other slot
+        assert slots.quantity is None and slots.price_max is None and "year" not in slots.keywords
