@@ -89,7 +89,9 @@ def eval_search(catalog: Path = typer.Option(..., help="Catalog file the loaders
               "query_set": "held-out for the encoder (fold 0 of 5)" if heldout else "all given",
               "queries_encoder_trained_on": trained_on,
               "seconds": {"index": round(build_s, 1), "evaluate": round(time.perf_counter() - started, 1)},
-              "relevant_threshold": relevant_threshold}
+              "relevant_threshold": relevant_threshold,
+              "queries_with_relevant": sum(any(g >= relevant_threshold for g in gains.values())
+                                           for gains in judged.gains.values())}
     if model is not None:
         seen = sum(model.fold_of(q) is not None for q in judged.queries.values())
         result["reranker"] = {

@@ -3,7 +3,10 @@
 For every query, each system retrieves from the whole catalog; metrics per system:
 NDCG@10 (gain = relevance, unjudged = 0), Recall@100 and MRR@10 of items with relevance ≥ the
 threshold, and rerank-NDCG@10 (NDCG@10 when ordering only that query's judged items, i.e. how well
-the system's scores order known candidates). Indexes are cached under
+the system's scores order known candidates). Recall and MRR are averaged over the queries that have
+at least one relevant item (on Home Depot 18 % have none: no system can find one for them); the same
+means over every query, with those queries counted as 0 (how this command reported them before),
+are kept as ``recall@100 (all queries)`` and ``mrr@10 (all queries)``. Indexes are cached under
 ``<cache>/<catalog content hash>/`` (``retrieval.catalog_cache``) so a second run does not re-embed.
 
 With a re-ranker, ``hybrid+rerank`` re-orders the same hybrid candidates (the first ``depth``: its
@@ -40,9 +43,11 @@ def evaluate(search: ProductSearch, judgments: Judgments, threshold: float = 2.5
     systems = tuple(systems) + (("hybrid+rerank",) if reranker is not None else ())
     sums: dict[str, dict[str, float]] = {s: defaultdict(float) for s in systems}
     depth = candidate_depth(search)
+    with_relevant = 0
     for qid in tqdm(judgments.queries, desc="queries", disable=not progress):
         query, gains = judgments.queries[qid], judgments.gains[qid]
         relevant = {i for i, g in gains.items() if g >= threshold}
+        with_relevant += bool(relevant)
         if candidates is not None:
             c = candidates[qid]
             hybrid, fused, raw = c.order, c.fused, {"bm25": c.bm25, "dense": c.dense}
@@ -66,8 +71,17 @@ def evaluate(search: ProductSearch, judgments: Judgments, threshold: float = 2.5
             position = {pid: r for r, pid in enumerate(ranked)}
             judged = sorted(gains, key=lambda i: (position.get(i, len(ranked)), i))
             m["rerank-ndcg@10"] += ndcg_at_k(judged, gains, 10)
-    n = max(1, len(judgments.queries))
-    return {s: {k: round(v / n, 4) for k, v in sums[s].items()} for s in systems}
+    n, n_relevant = max(1, len(judgments.queries)), max(1, with_relevant)
+    out = {}
+    for system in systems:
+        out[system] = {}
+        for name, total in sums[system].items():
+            if name.startswith(("recall", "mrr")):  # defined only for queries with something to find
+                out[system][name] = round(total / n_relevant, 4)
+                out[system][f"{name} (all queries)"] = round(total / n, 4)
+            else:
+                out[system][name] = round(total / n, 4)
+    return out
 
 
 def candidate_depth(search: ProductSearch) -> int:

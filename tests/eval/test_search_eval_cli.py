@@ -29,7 +29,8 @@ def test_eval_search_writes_the_contract_json_and_reuses_its_cache(tmp_path, min
     assert (data["queries"], data["items"]) == (3, 40)
     assert set(data["systems"]) == {"bm25", "dense", "hybrid"}
     for metrics in data["systems"].values():
-        assert set(metrics) == {"ndcg@10", "recall@100", "mrr@10", "rerank-ndcg@10"}
+        assert set(metrics) == {"ndcg@10", "recall@100", "mrr@10", "rerank-ndcg@10",
+                                "recall@100 (all queries)", "mrr@10 (all queries)"}
         assert all(0.0 <= v <= 1.0 for v in metrics.values())
     assert data["systems"]["bm25"]["mrr@10"] > 0.5  # exact words: BM25 finds them
     assert "hybrid" in result.output and "ndcg@10" in result.output
