@@ -95,7 +95,10 @@ def train_reranker(catalog: Path = typer.Option(..., help="Catalog file the load
                    encoder: Optional[Path] = typer.Option(None, help="Dense encoder of the candidates and features: a "
                                                           "`train encoder` version folder or root (default packaged)."),
                    fusion_weight: Optional[float] = typer.Option(None, help="Dense weight of the convex fusion "
-                                                                 "(default: the one stored with --encoder).")
+                                                                 "(default: the one stored with --encoder)."),
+                   cross_fit: list[Path] = typer.Option([], "--cross-fit", help="A `train encoder --exclude-folds` "
+                                                        "version: the training queries of the folds it never saw get "
+                                                        "their candidates and dense scores from it (repeatable).")
                    ) -> None:
     """Train the LightGBM LambdaMART re-ranker over the hybrid candidates of the judged queries;
     prints query-level cross-validated NDCG@10 and writes a new version under OUT."""
@@ -104,7 +107,8 @@ def train_reranker(catalog: Path = typer.Option(..., help="Catalog file the load
     from retrieval.catalog_cache import cached_candidates, file_hash, open_cached_search
     from retrieval.encoder_commands import encoder_option_embedder, fusion_for
     from retrieval.judgments import load_judgments
-    from retrieval.rerank_train import build_dataset, train
+    from retrieval.rerank_train import build_dataset, fold_of, train
+    from retrieval.reranker import query_key
 
     settings = Settings()
     try:
@@ -118,11 +122,24 @@ def train_reranker(catalog: Path = typer.Option(..., help="Catalog file the load
         raise typer.Exit(2)
     folder = cache_dir / file_hash(catalog, mapping)
     candidates = cached_candidates(search, judged.queries, folder)
+    crossed = {}
+    for version in cross_fit:  # cross-fitting: dense scores as unseen queries will get them
+        other, other_meta = encoder_option_embedder(settings, version)
+        untrained = set((other_meta or {}).get("untrained_folds", ())) - {0}  # fold 0 stays the held-out fold
+        if not untrained:
+            typer.secho(f"error: {version} trained on every fold but 0 (make one with `train encoder "
+                        "--exclude-folds`)", fg="red", err=True)
+            raise typer.Exit(2)
+        other_search, _, _ = open_cached_search(catalog, mapping, cache_dir, other, search.fusion)
+        picks = {qid: q for qid, q in judged.queries.items() if fold_of(query_key(q), folds) in untrained}
+        candidates = {**candidates, **cached_candidates(other_search, picks, folder)}
+        crossed[other.name] = sorted(untrained)
     products = {p.id: p for p in search.store.iter_products()}
     data = build_dataset(judged.queries, judged.gains, candidates, products, search.lexical, depth)
     rewriter = search.rewriter()
     about = {"catalog": str(catalog), "judgments": str(judgments), "items": items, "encoder": embedder.name,
-             "fusion": search.fusion.__dict__, "rewrite": rewriter.config() if rewriter else None}
+             "fusion": search.fusion.__dict__, "rewrite": rewriter.config() if rewriter else None,
+             "cross_fit": crossed}
     version = train(data, out or settings.data_dir / "models" / "reranker", depth, folds, threads, rounds,
                     about, typer.echo)
     meta = json.loads((version / "meta.json").read_text())

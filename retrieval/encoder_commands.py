@@ -30,6 +30,8 @@ def train_encoder(catalog: Path = typer.Option(..., help="Catalog file the loade
                   time_limit: Optional[float] = typer.Option(None, help="Stop after a checkpoint once this many "
                                                              "minutes passed (run again to resume)."),
                   threads: int = typer.Option(2, help="torch threads for training."),
+                  exclude_folds: str = typer.Option("", help="More query folds (of 5, comma-separated) kept out of "
+                                                    "training, e.g. 1,2: an encoder for `train reranker --cross-fit`."),
                   index_served: bool = typer.Option(True, help="Re-embed the served store's products too."),
                   cache_dir: Path = typer.Option(Path("var/eval-cache"), help="Indexes cached by catalog hash "
                                                  "(shared with `eval search`).")) -> None:
@@ -46,8 +48,16 @@ def train_encoder(catalog: Path = typer.Option(..., help="Catalog file the loade
     from retrieval.search import FusionConfig
 
     settings = Settings()
+    try:
+        excluded = tuple(sorted({int(f) for f in exclude_folds.split(",") if f.strip()}))
+    except ValueError:
+        typer.secho(f"error: --exclude-folds takes fold numbers such as 1,2, not {exclude_folds!r}", fg="red", err=True)
+        raise typer.Exit(2)
     config = FinetuneConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                            max_positives=max_positives, save_steps=save_steps)
+                            max_positives=max_positives, save_steps=save_steps, also_held_out=excluded)
+    if not set(excluded) <= set(range(config.folds)) - {config.holdout_fold}:
+        typer.secho(f"error: --exclude-folds must name folds 1..{config.folds - 1}", fg="red", err=True)
+        raise typer.Exit(2)
     try:
         mapping = parse_mapping(catalog_map)
         judged = load_judgments(judgments)

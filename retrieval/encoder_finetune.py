@@ -51,11 +51,18 @@ class FinetuneConfig:
     folds: int = 5
     holdout_fold: int = 0
     seed: int = 13
+    also_held_out: tuple[int, ...] = ()  # more folds kept out of training (cross-fitting the re-ranker)
 
 
 def is_heldout(query: str, config: FinetuneConfig) -> bool:
     """True for a query the encoder must never train on (its re-ranker fold is ``holdout_fold``)."""
     return fold_of(query_key(query), config.folds) == config.holdout_fold
+
+
+def is_trained_on(query: str, config: FinetuneConfig) -> bool:
+    """True for a query the encoder trains on: neither held out nor in ``also_held_out``."""
+    fold = fold_of(query_key(query), config.folds)
+    return fold != config.holdout_fold and fold not in config.also_held_out
 
 
 def training_triples(queries: Mapping[str, str], gains: Mapping[str, Mapping[str, float]],
@@ -68,7 +75,7 @@ def training_triples(queries: Mapping[str, str], gains: Mapping[str, Mapping[str
     triples = []
     for qid in sorted(queries):
         query, judged = queries[qid], gains[qid]
-        if is_heldout(query, config):
+        if not is_trained_on(query, config):
             continue
         positives = sorted((p for p, g in judged.items() if g >= config.positive_min and p in texts),
                            key=lambda p: (-judged[p], p))[:config.max_positives]
@@ -88,7 +95,10 @@ def training_triples(queries: Mapping[str, str], gains: Mapping[str, Mapping[str
 
 def run_key(about: Mapping, config: FinetuneConfig) -> str:
     """Identifies a training run: the same data, base model and settings resume the same run."""
-    return hashlib.sha256(json.dumps([dict(about), asdict(config)], sort_keys=True).encode()).hexdigest()[:12]
+    fields = asdict(config)
+    if not fields["also_held_out"]:  # runs from before cross-fitting keep their key
+        del fields["also_held_out"]
+    return hashlib.sha256(json.dumps([dict(about), fields], sort_keys=True).encode()).hexdigest()[:12]
 
 
 def latest_checkpoint(folder: Path) -> Path | None:
@@ -163,6 +173,7 @@ def finetune(base_model: Path, triples: Sequence[tuple[str, str, str]] | None, r
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "heldout": {"rule": f"fold_of(query_key(query), {config.folds}) == {config.holdout_fold}",
                         "note": "held-out queries were never trained on"},
+            "untrained_folds": sorted({config.holdout_fold, *config.also_held_out}),
             "good": None}
     (stage / "meta.json").write_text(json.dumps(meta, indent=1))
     version = root / f"{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(2)}"

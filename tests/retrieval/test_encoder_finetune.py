@@ -158,3 +158,57 @@ def test_eval_search_heldout_with_the_finetuned_encoder_matches_train_encoder(tr
     assert data["queries"] == held["queries"] and data["queries_encoder_trained_on"] == 0
     assert data["encoder"].startswith(version.name)  # the fine-tuned model, not the packaged one
     assert data["systems"]["dense"]["ndcg@10"] == pytest.approx(held["dense_ndcg@10_finetuned"], abs=2e-3)
+
+
+def test_cross_fitting_encoders_skip_more_folds_and_keep_old_run_keys():
+    import hashlib
+    from dataclasses import asdict
+
+    from retrieval.encoder_finetune import is_trained_on, run_key
+    from retrieval.rerank_train import fold_of
+    from retrieval.reranker import query_key
+
+    queries = {str(i): f"query number {i}" for i in range(60)}
+    texts = {p: f"title {p}" for p in "ad"}
+    gains = {q: {"a": 3.0, "d": 1.0} for q in queries}
+    bm25 = {q: ["a", "d"] for q in queries}
+    crossed = FinetuneConfig(also_held_out=(1, 2))
+    trained = {q for q, _, _ in training_triples(queries, gains, texts, bm25, crossed)}
+    assert trained and {fold_of(query_key(q), 5) for q in trained} <= {3, 4}
+    assert all(is_trained_on(q, crossed) == (q in trained) for q in queries.values())
+    about = {"catalog": "x"}
+    plain = asdict(FinetuneConfig())
+    del plain["also_held_out"]  # the key a run had before cross-fitting existed
+    old_key = hashlib.sha256(json.dumps([about, plain], sort_keys=True).encode()).hexdigest()[:12]
+    assert run_key(about, FinetuneConfig()) == old_key != run_key(about, crossed)
+
+
+def test_a_cross_fit_encoder_must_have_skipped_a_fold(trained, tmp_path):
+    args = ["train", "reranker", "--catalog", str(SAMPLE / "products.csv"), "--judgments", str(SAMPLE / "judgments.csv"),
+            "--cache-dir", str(trained["root"] / "cache"), "--out", str(tmp_path / "rr"), "--folds", "5",
+            "--rounds", "20", "--threads", "1", "--cross-fit", str(trained["versions"][0])]
+    result = CliRunner().invoke(build_app(), args)
+    assert result.exit_code == 2 and "exclude-folds" in result.output, result.output
+    bad = CliRunner().invoke(build_app(), ["train", "encoder", "--catalog", str(SAMPLE / "products.csv"),
+                                           "--judgments", str(SAMPLE / "judgments.csv"), "--exclude-folds", "0"])
+    assert bad.exit_code == 2 and "1..4" in bad.output, bad.output
+
+
+def test_train_reranker_cross_fits_dense_scores_with_an_encoder_that_skipped_folds(trained, tmp_path):
+    env = {"SHOPASSIST_DATA_DIR": str(tmp_path / "data"), "SHOPASSIST_TORCH_THREADS": "2"}
+    common = ["--catalog", str(SAMPLE / "products.csv"), "--judgments", str(SAMPLE / "judgments.csv"),
+              "--cache-dir", str(trained["root"] / "cache")]
+    made = CliRunner().invoke(build_app(), ["train", "encoder", *common, "--epochs", "1", "--batch-size", "16",
+                                            "--exclude-folds", "1,2", "--out", str(tmp_path / "xfit"),
+                                            "--no-index-served"], env=env)
+    assert made.exit_code == 0, made.output
+    version = next(p for p in (tmp_path / "xfit").iterdir() if not p.name.startswith("."))
+    meta = json.loads((version / "meta.json").read_text())
+    assert meta["untrained_folds"] == [0, 1, 2] and meta["config"]["also_held_out"] == [1, 2]
+    result = CliRunner().invoke(build_app(), ["train", "reranker", *common, "--out", str(tmp_path / "rr"),
+                                              "--rounds", "20", "--threads", "1", "--encoder", str(trained["versions"][0]),
+                                              "--cross-fit", str(version)], env=env)
+    assert result.exit_code == 0, result.output
+    reranker = next((tmp_path / "rr").iterdir())
+    about = json.loads((reranker / "meta.json").read_text())["about"]
+    assert about["cross_fit"] == {make_embedder(Settings(), model_path=version).name: [1, 2]}
