@@ -126,9 +126,9 @@ def train_reranker(catalog: Path = typer.Option(..., help="Catalog file the load
     for version in cross_fit:  # cross-fitting: dense scores as unseen queries will get them
         other, other_meta = encoder_option_embedder(settings, version)
         untrained = set((other_meta or {}).get("untrained_folds", ())) - {0}  # fold 0 stays the held-out fold
-        if not untrained:
-            typer.secho(f"error: {version} trained on every fold but 0 (make one with `train encoder "
-                        "--exclude-folds`)", fg="red", err=True)
+        if not untrained or other_meta["config"]["folds"] != folds:
+            typer.secho(f"error: {version} is no cross-fitting encoder for {folds} folds (make one with "
+                        "`train encoder --exclude-folds`)", fg="red", err=True)
             raise typer.Exit(2)
         other_search, _, _ = open_cached_search(catalog, mapping, cache_dir, other, search.fusion)
         picks = {qid: q for qid, q in judged.queries.items() if fold_of(query_key(q), folds) in untrained}
