@@ -106,10 +106,13 @@ class Reranker:
 
 
 def versions(root: Path) -> list[Path]:
-    """Version folders under ``root``, newest first (temporary ones excluded)."""
+    """Version folders under ``root``, newest first (temporary ones excluded); ``root`` itself when
+    it is a version folder."""
     root = Path(root)
     if not root.is_dir():
         return []
+    if (root / "meta.json").is_file():
+        return [root]
     return sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), reverse=True)
 
 

@@ -122,6 +122,8 @@ def test_search_serves_the_newest_good_reranker(trained, embedder, tmp_path):
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     plain = Settings(data_dir=settings.data_dir, search_reranker=False)
     assert ProductSearch.from_settings(plain, embedder=embedder).reranker is None
+    one = Settings(data_dir=settings.data_dir, search_reranker_dir=trained["version"])  # a version folder itself
+    assert ProductSearch.from_settings(one, embedder=embedder).reranker.folder == trained["version"]
 
 
 def test_missing_or_corrupt_reranker_means_plain_hybrid_with_a_log_line(trained, embedder, tmp_path, caplog):
