@@ -90,8 +90,8 @@ def eval_search(catalog: Path = typer.Option(..., help="Catalog file the loaders
               "queries_encoder_trained_on": trained_on,
               "seconds": {"index": round(build_s, 1), "evaluate": round(time.perf_counter() - started, 1)},
               "relevant_threshold": relevant_threshold,
-              "queries_with_relevant": sum(any(g >= relevant_threshold for g in gains.values())
-                                           for gains in judged.gains.values())}
+              "queries_with_relevant": sum(any(g >= relevant_threshold for g in judged.gains[qid].values())
+                                           for qid in judged.queries)}
     if model is not None:
         seen = sum(model.fold_of(q) is not None for q in judged.queries.values())
         result["reranker"] = {
