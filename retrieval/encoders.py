@@ -2,7 +2,8 @@
 
 - ``torch``: :class:`retrieval.embedder.Embedder` (sentence-transformers; also what training uses);
 - ``onnx``: :class:`retrieval.onnx_embedder.OnnxEmbedder`, fp32 (the same vectors as torch);
-- ``onnx-int8``: the dynamically quantised export (its own collection name: its vectors differ slightly).
+- ``onnx-int8``: the partially int8-quantised export (``retrieval.onnx_embedder.int8_nodes``; cosine ≥ 0.99
+  to torch; its own collection name: its vectors differ slightly). The fastest for ingest.
 
 Measured in docs/search.md (speed and the NDCG@10 difference).
 """
