@@ -30,6 +30,7 @@ from assistant.answers.replies import (answer_product_question, compare_products
 from assistant.types import ProductPick, Reply
 from assistant.understanding.focus import mentions, request_focus
 from assistant.understanding.state import DialogueState, apply, remember_shown
+from catalog.ages import product_ages
 
 log = logging.getLogger("shopassist.agent")
 DENSE_FLOOR = 0.30  # MiniLM cosine below which a candidate is unrelated to a query (measured on turns-dev)
@@ -179,7 +180,9 @@ def _find(parts: Any, turn: Any, dialogue: DialogueState, request: Any, page_siz
         if relevant:
             note = f"I found no {dialogue.focus_label} that fit all of that, so here are other {dialogue.focus_must[-1]}s. "
     want = max(page_size, 20) if dialogue.slots.sort else page_size
-    items = _rank(ranker, turn.user, query, relevant, want)
+    age = dialogue.slots.age
+    items = _rank(ranker, turn.user, query, relevant, want if age is None else max(want, 3 * page_size))
+    items = _stated_age_first(items, age)[:want]
     items = _sort(items, dialogue.slots.sort)[:page_size]
     toy_note = ""
     if not note and new_topic and _only_toy_versions(items, dialogue.focus_label, message):
@@ -193,6 +196,14 @@ def _find(parts: Any, turn: Any, dialogue: DialogueState, request: Any, page_siz
         turn.useful = False
         reply.route = "no_match"  # the shop has nothing that fits all of it: said so in words
     return items
+
+
+def _stated_age_first(items: list[tuple], age: float | None) -> list[tuple]:
+    """With a child's age, products whose listing states ages that fit come before those that state none
+    (the filter already dropped the ones that state other ages); ranking order otherwise."""
+    if age is None:
+        return items
+    return sorted(items, key=lambda item: product_ages(item[0]) is None)
 
 
 def _only_toy_versions(items: list[tuple], label: str | None, message: str) -> bool:

@@ -14,6 +14,8 @@ by claim:
   (catches invented brands and model names the brand list does not know);
 * **colours** — each colour word must occur in the product record;
 * **sizes** — "size X" / XS..XXL must occur in the record;
+* **ages** — "for your 2-year-old", "ages 3+", "toddlers": the listing must state ages
+  (:func:`catalog.ages.product_ages`) that include the shopper's child, or say the word itself;
 * **history references** ("you bought", "your last order", "like the ones you viewed") — the shopper
   must have that kind of history, and time phrases ("last spring") must come from the request;
 * **unverifiable claims** ("best-selling", "free shipping", "on sale", "warranty", "cheapest") —
@@ -35,8 +37,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.guardrails import money_amounts
+from assistant.understanding.slot_patterns import AGE_PATTERNS
 from assistant.understanding.vocabulary import COLOURS
-from catalog.ages import product_ages
+from catalog.ages import age_range, product_ages
 from catalog.currency import convert
 from catalog.records import Product
 
@@ -75,6 +78,7 @@ _STOP = {"the", "a", "an", "and", "or", "for", "with", "of", "in", "on", "to", "
 # a sentence the model stopped mid-way ("... which fits your.", "... Duncan is rated.")
 _DANGLING = re.compile(r"\b(?:a|an|the|your|my|his|her|their|its|our|is|are|was|be|rated|with|for|and|or|but|of|to|"
                        r"by|from|which|that|in|on|at|as|very|so)\s*[.!,;:]?\s*$", re.I)
+_AGE_WORDS = re.compile(r"\b(?:toddlers?|infants?|babies|baby|preschoolers?|newborns?)\b", re.I)
 _RATED_BY = re.compile(r"\brated\s+[\d.]+\s*(?:/\s*5|out of 5|stars?)?\s+by\b", re.I)
 
 
@@ -184,6 +188,7 @@ class FactChecker:
         problems += self._brands(text, facts)
         problems += self._colours(low, facts)
         problems += self._sizes(low, facts)
+        problems += self._ages(low, facts)
         problems += self._history(low, facts)
         problems += self._proper_nouns(text, facts)
         problems += self._request_words(low, facts)
@@ -284,6 +289,19 @@ class FactChecker:
             if size and not re.search(rf"(?<![a-z0-9]){re.escape(size)}(?![a-z0-9])", facts.record_text):
                 out.append(f"size {size!r} is not in the item record")
         return out
+
+    @staticmethod
+    def _ages(low: str, facts: ItemFacts) -> list[str]:
+        """An age fit ("great for your 2-year-old") needs the listing's stated ages to include the child."""
+        words = [w for w in _AGE_WORDS.findall(low) if not mentions(facts.record_text, w.lower())]
+        if not words and not any(p.search(low) for p in AGE_PATTERNS) and age_range(low) is None:
+            return []
+        stated, child = product_ages(facts.product), facts.slots.get("age")
+        if stated is None:
+            return ["claims an age fit, but the listing states no ages"]
+        if child is not None and not stated.fits(float(child)):
+            return [f"claims an age fit, but the listing says {stated.describe()}"]
+        return []
 
     @staticmethod
     def _proper_nouns(text: str, facts: ItemFacts) -> list[str]:

@@ -10,6 +10,8 @@ from agent_fakes import is_explanation_prompt
 
 from assistant.guardrails import detect_injection
 from assistant.understanding.focus import KindIndex, request_focus
+from catalog.ages import product_ages
+from catalog.loaders import load_products
 
 DATA = Path(__file__).parents[2] / "data"
 
@@ -37,7 +39,7 @@ def test_a_kind_sold_only_as_a_toy_is_called_a_toy(make_assistant, session_id):
     assert "only toy or children's versions" not in asked.reply  # a toy was asked for
 
 
-def test_the_age_it_is_for_filters_the_picks_and_the_card_says_why(make_assistant, session_id):
+def test_the_age_it_is_for_filters_the_picks_and_the_card_says_why(make_assistant, session_id, mini_catalog_path):
     # mini catalog: the Plan Toys train states "aged 3 years and above", Lord Harry's category "Ages 3-4 Years"
     toddler = make_assistant(None).respond(session_id, "a train for my 2 year old")
     assert toddler.slots["age"] == 2.0
@@ -46,6 +48,9 @@ def test_the_age_it_is_for_filters_the_picks_and_the_card_says_why(make_assistan
     assert "toy-1c1f897018ab" not in {p.id for p in five.products}
     plan = [p for p in five.products if p.id == "toy-bda7f788d567"]
     assert plan and "made for ages 3+, right for a 5-year-old" in plan[0].explanation
+    catalog = {p.id: p for p in load_products(mini_catalog_path).products}
+    silent = [product_ages(catalog[p.id]) is None for p in five.products]
+    assert silent == sorted(silent), "listings that state a fitting age come before those that state none"
 
 
 def test_cheaper_stays_on_topic_and_in_the_shown_currency(make_assistant, session_id):

@@ -63,3 +63,41 @@ def test_the_card_says_the_stated_ages_fit_and_the_fact_checker_agrees():
     assert "made for ages 3+, right for a 4-year-old" in sentence
     assert FactChecker().check(sentence, facts).ok
     assert "ages" not in template_sentence(ItemFacts.build(product, "a train", {}))
+
+
+@pytest.mark.parametrize("sentence, ok", [
+    ("Wooden train at £9.99, a great choice for your 4-year-old.", True),     # the listing says 3+
+    ("Balloon pack at £2.50, a great choice for your 4-year-old.", False),    # the listing states no age
+    ("Balloon pack at £2.50, perfect for toddlers.", False),
+    ("Balloon pack at £2.50, in bright party colours.", True),                # no age claimed
+])
+def test_an_age_fit_needs_stated_ages_that_include_the_child(sentence, ok):
+    from assistant.answers.factcheck import FactChecker, ItemFacts
+
+    train = Product(id="1", title="Wooden train", description="Ages 3+ years.", price=9.99, currency="GBP")
+    balloons = Product(id="2", title="Balloon pack", description="Party colours, bright.", price=2.5, currency="GBP")
+    product = train if sentence.startswith("Wooden") else balloons
+    result = FactChecker().check(sentence, ItemFacts.build(product, "a gift for my 4 year old", {"age": 4.0}))
+    assert result.ok is ok, result.problems
+    if not ok:
+        assert any("listing states no ages" in p for p in result.problems)
+
+
+def test_an_age_fit_the_listing_contradicts_fails_and_a_toddler_item_may_say_toddler():
+    from assistant.answers.factcheck import FactChecker, ItemFacts
+
+    older = Product(id="1", title="Model railway", description="Ages 14+ years.", price=90.0, currency="GBP")
+    facts = ItemFacts.build(older, "a train for my 4 year old", {"age": 4.0})
+    assert "the listing says ages 14+" in " ".join(FactChecker().check("Model railway, right for a 4-year-old.", facts).problems)
+    bed = Product(id="2", title="Toddler bed frame", price=80.0, currency="GBP")
+    assert FactChecker().check("Toddler bed frame at £80, sturdy and low.", ItemFacts.build(bed, "a toddler bed", {})).ok
+
+
+def test_the_card_says_when_the_listing_states_no_age():
+    from assistant.answers.explain import template_sentence
+    from assistant.answers.factcheck import FactChecker, ItemFacts
+
+    silent = Product(id="3", title="Train set", price=20.0, currency="GBP")
+    facts = ItemFacts.build(silent, "a train for my 2 year old", {"age": 2.0})
+    sentence = template_sentence(facts)
+    assert "its listing does not say what ages it suits" in sentence and FactChecker().check(sentence, facts).ok
