@@ -189,6 +189,7 @@ def _find(parts: Any, turn: Any, dialogue: DialogueState, request: Any, page_siz
         toy_note = f"We don't sell full-size {plural(dialogue.focus_label)}, only toy or children's versions. "
     reply.reply = note + toy_note + list_reply(len(items), page_size, None if note else dialogue.focus_label,
                                                reply.slots, dialogue.page)
+    reply.reply += _unstated_age_note(items, age)
     unsortable = _UNSORTABLE.get(dialogue.slots.sort or "")
     if unsortable and items:
         reply.reply += f" I can't sort by {unsortable} (the catalog doesn't record it), so they are in order of relevance."
@@ -204,6 +205,17 @@ def _stated_age_first(items: list[tuple], age: float | None) -> list[tuple]:
     if age is None:
         return items
     return sorted(items, key=lambda item: product_ages(item[0]) is None)
+
+
+def _unstated_age_note(items: list[tuple], age: float | None) -> str:
+    """Says how many shown listings state no ages, once for the list (not on every card)."""
+    unstated = sum(product_ages(product) is None for product, _, _ in items) if age is not None else 0
+    if not unstated:
+        return ""
+    which = ("None of these listings says" if unstated == len(items) else
+             "Its listing doesn't say" if len(items) == 1 else
+             f"{unstated} of these listings don't say")
+    return f" {which} what ages {'it suits' if len(items) == 1 else 'they suit'}: check before buying for a {age:g}-year-old."
 
 
 def _only_toy_versions(items: list[tuple], label: str | None, message: str) -> bool:

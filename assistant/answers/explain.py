@@ -118,8 +118,6 @@ def template_sentence(facts: ItemFacts) -> str:
     stated = product_ages(p) if age is not None else None
     if stated is not None and stated.fits(float(age)):
         reasons.append(f"made for {stated.describe()}, right for a {float(age):g}-year-old")
-    elif age is not None and stated is None:
-        reasons.append("its listing does not say what ages it suits")
     if p.brand and p.brand.lower() in facts.history.bought_brands and p.brand.lower() not in brands:
         reasons.append(f"the same brand ({p.brand}) as something you bought")
     elif p.brand and p.brand.lower() in facts.history.seen_brands and p.brand.lower() not in brands:

@@ -70,6 +70,12 @@ ORDER_ID = re.compile(
     r"|\btracking(?:\s+(?:id|number))?|#)\s*[:#]?\s*)?(?P<id>(?:[a-z]{2,4}-?)?\d[\d\-]{5,}\w*|[a-z]{2,4}-?\d{3,}\w*)"
     r"(?![\w.,]\d)"
 )
+# group "named" or "id": a shorter number the message names as an order ("my order 12345", "order #4821",
+# "order no. 512"); "to order 10000 balloons" is a quantity
+NAMED_ORDER_ID = re.compile(
+    r"\b(?:order|purchase|invoice)\s*(?:id|number|no\.?|#)\s*[:#]?\s*(?P<named>\d{3,})(?![\w.,]\d)"
+    r"|(?:^|\b(?:my|the|this|that|our|your|same|an?)\s+(?:[a-z]+\s+)?)(?:order|purchase)\s+(?P<id>\d{4,})(?![\w.,]\d)"
+)
 
 # group "size"
 SIZE_PATTERNS: tuple[re.Pattern[str], ...] = (

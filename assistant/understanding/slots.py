@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.understanding.slot_patterns import (AGE_NUMBER_WORDS, AGE_PATTERNS, CUES, NEGATION, ORDER_ID, ORDINALS,
-                                     PRICE_PATTERNS, QUANTITY, SIZE_PATTERNS, SORTS, STOPWORDS, NUMBER_WORDS,
+from assistant.understanding.slot_patterns import (AGE_NUMBER_WORDS, AGE_PATTERNS, CUES, NAMED_ORDER_ID, NEGATION,
+                                     ORDER_ID, ORDINALS, PRICE_PATTERNS, QUANTITY, SIZE_PATTERNS, SORTS, STOPWORDS, NUMBER_WORDS,
                                      parse_amount, currency_of)
 from assistant.understanding.vocabulary import SIZE_WORDS, Vocabulary
 
@@ -130,6 +130,11 @@ def _age(text: _Text, slots: Slots) -> None:
 
 
 def _order_id(text: _Text, slots: Slots) -> None:
+    for m in text.finditer(NAMED_ORDER_ID):
+        group = "named" if m.group("named") else "id"
+        slots.order_id = m.group(group)
+        text.take(m.start(group), m.end(group))
+        return
     for m in text.finditer(ORDER_ID):
         value = m.group("id").strip(".-")
         if any(ch.isdigit() for ch in value):

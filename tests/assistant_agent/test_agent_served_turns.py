@@ -51,6 +51,9 @@ def test_the_age_it_is_for_filters_the_picks_and_the_card_says_why(make_assistan
     catalog = {p.id: p for p in load_products(mini_catalog_path).products}
     silent = [product_ages(catalog[p.id]) is None for p in five.products]
     assert silent == sorted(silent), "listings that state a fitting age come before those that state none"
+    assert any(silent) and not all(silent)
+    assert f"{sum(silent)} of these listings don't say what ages they suit" in five.reply, five.reply  # once
+    assert not any("ages it suits" in p.explanation for p in five.products)
 
 
 def test_cheaper_stays_on_topic_and_in_the_shown_currency(make_assistant, session_id):

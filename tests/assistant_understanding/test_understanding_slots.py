@@ -65,6 +65,10 @@ def test_sort_quantity_order_ids_cues_refs(vocab):
     assert extract("2 pairs of socks", vocab).slots.quantity == 2
     assert extract("where is my order 00123842?", vocab).slots.order_id == "00123842"
     assert extract("track order ORD-12345", vocab).slots.order_id == "ord-12345"
+    # a shorter number counts when the message calls it an order; a quantity to order does not
+    assert extract("a person please, my order 12345 came broken", vocab).slots.order_id == "12345"
+    assert extract("is order no. 512 on its way", vocab).slots.order_id == "512"
+    assert extract("can I order 10000 balloons", vocab).slots.order_id is None
     x = extract("compare the first two", vocab)
     assert "compare" in x.cues and x.refs == [1, 2]
     assert extract("the second one", vocab).refs == [2]

@@ -91,13 +91,3 @@ def test_an_age_fit_the_listing_contradicts_fails_and_a_toddler_item_may_say_tod
     assert "the listing says ages 14+" in " ".join(FactChecker().check("Model railway, right for a 4-year-old.", facts).problems)
     bed = Product(id="2", title="Toddler bed frame", price=80.0, currency="GBP")
     assert FactChecker().check("Toddler bed frame at £80, sturdy and low.", ItemFacts.build(bed, "a toddler bed", {})).ok
-
-
-def test_the_card_says_when_the_listing_states_no_age():
-    from assistant.answers.explain import template_sentence
-    from assistant.answers.factcheck import FactChecker, ItemFacts
-
-    silent = Product(id="3", title="Train set", price=20.0, currency="GBP")
-    facts = ItemFacts.build(silent, "a train for my 2 year old", {"age": 2.0})
-    sentence = template_sentence(facts)
-    assert "its listing does not say what ages it suits" in sentence and FactChecker().check(sentence, facts).ok
