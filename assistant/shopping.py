@@ -183,16 +183,22 @@ def _find(parts: Any, turn: Any, dialogue: DialogueState, request: Any, page_siz
     age = dialogue.slots.age
     items = _rank(ranker, turn.user, query, relevant, want if age is None else max(want, 3 * page_size))
     items = _stated_age_first(items, age)[:want]
+    size = dialogue.slots.size
+    if size:  # not a filter (few listings give sizes): the ones that list it first
+        items = sorted(items, key=lambda item: not item[0].lists_size(size))
     items = _sort(items, dialogue.slots.sort)[:page_size]
     toy_note = ""
     if not note and new_topic and _only_toy_versions(items, dialogue.focus_label, message):
         toy_note = f"We don't sell full-size {plural(dialogue.focus_label)}, only toy or children's versions. "
-    reply.reply = note + toy_note + list_reply(len(items), page_size, None if note else dialogue.focus_label,
-                                               reply.slots, dialogue.page)
-    reply.reply += _unstated_age_note(items, age)
+    sized = sum(product.lists_size(size) for product, _, _ in items) if size else 0
+    header_slots = reply.slots if sized or not size else {**reply.slots, "size": None}  # no "size 8" none lists
+    header = note + toy_note + list_reply(len(items), page_size, None if note else dialogue.focus_label,
+                                          header_slots, dialogue.page)
+    notes = _unstated_age_note(items, age) + _unlisted_size_note(items, size, sized)
     unsortable = _UNSORTABLE.get(dialogue.slots.sort or "")
     if unsortable and items:
-        reply.reply += f" I can't sort by {unsortable} (the catalog doesn't record it), so they are in order of relevance."
+        notes += f" I can't sort by {unsortable} (the catalog doesn't record it), so they are in order of relevance."
+    reply.reply = header[:-1] + "." + notes if notes and header.endswith(":") else header + notes
     if not items:
         turn.useful = False
         reply.route = "no_match"  # the shop has nothing that fits all of it: said so in words
@@ -216,6 +222,14 @@ def _unstated_age_note(items: list[tuple], age: float | None) -> str:
              "Its listing doesn't say" if len(items) == 1 else
              f"{unstated} of these listings don't say")
     return f" {which} what ages {'it suits' if len(items) == 1 else 'they suit'}: check before buying for a {age:g}-year-old."
+
+
+def _unlisted_size_note(items: list[tuple], size: str | None, sized: int) -> str:
+    if not size or not items or sized == len(items):
+        return ""
+    if not sized:
+        return f" {'Its listing doesn' if len(items) == 1 else 'These listings don'}'t say which sizes are available: check size {size} on the product page."
+    return f" {sized} of these list size {size}; check the others on the product page."
 
 
 def _only_toy_versions(items: list[tuple], label: str | None, message: str) -> bool:

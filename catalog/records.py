@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime, timezone
 from typing import Literal
 
@@ -57,6 +58,15 @@ class Product(BaseModel):
     def attribute(self, name: str) -> str | None:
         found = self.attributes.get(name)
         return found.value if found else None
+
+    def lists_size(self, size: str) -> bool:
+        """The listing names ``size`` as a size: a size attribute ("7, 8, 9"), "size 8", "UK 8" (not "pack of 8")."""
+        value = re.escape(size.lower())
+        sizes = " ".join(a.value for key, a in self.attributes.items() if "size" in key.lower()).lower()
+        if re.search(rf"(?<![\w.]){value}(?![\w.])", sizes):
+            return True
+        text = f"{self.title} {self.description}".lower()
+        return re.search(rf"\b(?:size|uk|us|eu)\s*:?\s*{value}(?![\w.])", text) is not None
 
     def search_text(self) -> str:
         """The text both indexes see: title, brand, category and the start of the description."""

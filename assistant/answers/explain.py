@@ -112,12 +112,13 @@ def template_sentence(facts: ItemFacts) -> str:
     if p.brand and p.brand.lower() in brands:
         reasons.append(f"from {p.brand}, the brand you asked for")
     size = str(slots.get("size") or "").lower()
-    if size and mentions(facts.record_text, size):
+    if size and p.lists_size(size):
         reasons.append(f"available in size {size}")
     age = slots.get("age")
     stated = product_ages(p) if age is not None else None
     if stated is not None and stated.fits(float(age)):
         reasons.append(f"made for {stated.describe()}, right for a {float(age):g}-year-old")
+    reasons += _details(p, colour)
     if p.brand and p.brand.lower() in facts.history.bought_brands and p.brand.lower() not in brands:
         reasons.append(f"the same brand ({p.brand}) as something you bought")
     elif p.brand and p.brand.lower() in facts.history.seen_brands and p.brand.lower() not in brands:
@@ -128,6 +129,26 @@ def template_sentence(facts: ItemFacts) -> str:
         category = p.category[-1] if p.category else ""
         reasons.append(f"a match for your search{' in ' + category if category else ''}")
     return f"{head} — " + ", ".join(reasons) + "."
+
+
+# listing attributes worth a few words on the card, in order: who it is for, what it is made of, what it is
+_DETAILS = (("ideal for", "for {}"), ("outer material", "{} outer"), ("upper material", "{} upper"),
+            ("fabric", "{} fabric"), ("material", "made of {}"), ("type", "{}"))
+
+
+def _details(p: Any, asked_colour: str, most: int = 2) -> list[str]:
+    """Up to ``most`` short facts from the listing's attributes that its title does not already say."""
+    title = set(re.findall(r"[a-z0-9]+", p.title.lower()))
+    out = []
+    for key, form in _DETAILS:
+        value = str(p.attribute(key) or "").strip().lower()
+        words = set(re.findall(r"[a-z0-9]+", value))
+        if not value or len(value) > 30 or not words or words <= title or (asked_colour and asked_colour in value):
+            continue
+        out.append(form.format(value.replace(",", " and")))
+        if len(out) == most:
+            break
+    return out
 
 
 def _product_facts(p: Any, title_words: int) -> list[tuple[str, str]]:

@@ -139,3 +139,31 @@ def test_requested_product_word_must_be_in_the_record():
     assert not wrong.ok and any("sandals" in p for p in wrong.problems)
     right = CHECKER.check("A red Nike running shoe at $69.99.", facts(slots=slots))
     assert right.ok, right.problems
+
+
+def test_a_listing_lists_a_size_only_as_a_size():
+    skates = Product(id="k", title="quad roller skates - size 4.5 uk", price=20.0)
+    tees = Product(id="t", title="round neck t-shirt (pack of 8)", attributes={"size": Attribute(value="S, M, L")})
+    assert skates.lists_size("4.5") and not skates.lists_size("4")
+    assert tees.lists_size("m") and not tees.lists_size("8")  # "pack of 8" is no size
+    assert "size 8" not in template_sentence(ItemFacts.build(tees, "tees size 8", {"size": "8"}))
+
+
+def test_the_card_names_who_it_is_for_and_what_it_is_made_of():
+    shoe = Product(id="g", title="glacier running shoes", brand="glacier", price=498.0, currency="INR",
+                   attributes={"ideal for": Attribute(value="Men"), "outer material": Attribute(value="Mesh"),
+                               "type": Attribute(value="Running Shoes")})
+    f = ItemFacts.build(shoe, "running shoes", {})
+    sentence = template_sentence(f)
+    assert sentence == "glacier running shoes — at ₹498.00, for men, mesh outer.", sentence  # the type is the title
+    assert CHECKER.check(sentence, f).ok
+
+
+@pytest.mark.parametrize("title, brand, sentence", [
+    ("Scene It? DVD Game", "Mattel", "Mattel Scene It? DVD Game — rated 4.6/5."),
+    ("Defiance Lawkeeper Badge", "Olde Scotland Yard Ltd.", "Olde Scotland Yard Ltd. Defiance Lawkeeper Badge — at £43.99."),
+])
+def test_punctuation_quoted_from_the_title_is_not_a_second_sentence_or_a_question(title, brand, sentence):
+    product = Product(id="q", title=title, brand=brand, price=43.99, currency="GBP", rating=4.6)
+    assert CHECKER.check(sentence, ItemFacts.build(product, "a game", {})).ok
+    assert not CHECKER.check("Mattel DVD game? Fun for all.", ItemFacts.build(product, "a game", {})).ok

@@ -52,7 +52,7 @@ def test_the_age_it_is_for_filters_the_picks_and_the_card_says_why(make_assistan
     silent = [product_ages(catalog[p.id]) is None for p in five.products]
     assert silent == sorted(silent), "listings that state a fitting age come before those that state none"
     assert any(silent) and not all(silent)
-    assert f"{sum(silent)} of these listings don't say what ages they suit" in five.reply, five.reply  # once
+    assert f". {sum(silent)} of these listings don't say what ages they suit" in five.reply, five.reply  # once
     assert not any("ages it suits" in p.explanation for p in five.products)
 
 
@@ -156,3 +156,12 @@ def test_llm_rewrites_a_vague_wish_with_the_dialogue_context(make_assistant, sha
     context = dialogue_context(DialogueState.model_validate(state))
     assert "shown: 1." in context and "shopper said: something to keep" in context
     assert build_messages("the second one, cheaper", context)[-1][1].startswith("[conversation so far: ")
+
+
+def test_a_size_no_listing_gives_is_not_claimed_in_the_header(make_assistant, session_id):
+    reply = make_assistant(None).respond(session_id, "bellies in size 7")
+    # mini catalog: its bellies list no sizes, so the header must not say "size 7" and a note says to check
+    assert reply.products and reply.slots.get("size") == "7"
+    assert "size 7" not in reply.reply.split(".")[0], reply.reply
+    assert reply.reply.endswith("These listings don't say which sizes are available: check size 7 on the product page.")
+    assert not any("size" in p.explanation for p in reply.products)
