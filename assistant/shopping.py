@@ -36,6 +36,7 @@ log = logging.getLogger("shopassist.agent")
 DENSE_FLOOR = 0.30  # MiniLM cosine below which a candidate is unrelated to a query (measured on turns-dev)
 ALTERNATIVES = 3
 ALTERNATIVE_FLOOR = 0.45  # closer than an ordinary match must be, or nothing is offered as an alternative
+_WARRANTY = re.compile(r"\b(?:warrant\w*|guarantee[sd]?)\b")
 _ABOUT_SHOWN = re.compile(r"\bwhich (?:one|of (?:these|them|those)|would you|is (?:the )?(?:best|better)|should i)\b|"
                           r"\bwhat would you (?:pick|choose|go for)\b|\bwhich (?:one )?(?:do|would) you (?:recommend|suggest)\b|"
                           r"\bwhich would you pick\b|\bwhich one would you\b")
@@ -104,6 +105,11 @@ def _about_products(parts: Any, turn: Any, dialogue: DialogueState, reply: Reply
         reply.reply = compare_products(products, reply.slots.get("currency"))
     else:
         answer = answer_product_question(request.message, products[0])
+        if _WARRANTY.search(request.message.lower()):  # the listing's word, then the store's policy
+            policy = parts.policy_answer("What is your warranty if an item is faulty?")  # the store's side
+            listing = answer or f"The listing of {products[0].title[:60]} doesn't mention a warranty."
+            answer = f"{listing} {policy.text}" if policy.found else answer
+            reply.sources = list(policy.sources) if policy.found else []
         reply.reply = answer or ("The product record doesn't say, so I won't guess. I can ask a person "
                                  "for you — just say \"talk to a person\".")
         turn.useful = answer is not None

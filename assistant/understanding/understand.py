@@ -146,7 +146,10 @@ class Understander:
         extraction = extract(message, self.vocab)
         prediction = self.classifier.predict(message) if message.strip() else IntentPrediction("chitchat", 0.3)
         policy = policy_intent(message)
-        if policy is not None:  # the classifier's service label is kept when it is more specific and harmless
+        if policy is not None and extraction.refs and state.shown and _ITEM_POLICY.search(message.lower()):
+            # "does the second one have a warranty?": its listing answers (the store's policy beside it)
+            intent, confidence, source = "product_question", 0.9, "rules"
+        elif policy is not None:  # the classifier's service label is kept when it is more specific and harmless
             # (policy_question=True keeps an order word from opening a ticket, whatever the label)
             specific = prediction.intent in SERVICE_INTENTS and (prediction.intent not in ACTION_INTENTS or (
                 prediction.confidence >= 0.5 and prediction.intent not in _PERSON_INTENTS))
@@ -172,6 +175,7 @@ class Understander:
                        source=source, cues=extraction.cues, refs=extraction.refs, message=message)
 
 
+_ITEM_POLICY = re.compile(r"\b(?:warrant\w*|guarantee[sd]?)\b")  # a listing can say it of the item itself
 _POINTS_BACK = re.compile(r"\b(?:one|ones|it|them|those|these|that|this|same|also|too|instead)\b")
 
 

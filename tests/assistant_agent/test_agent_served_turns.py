@@ -165,3 +165,15 @@ def test_a_size_no_listing_gives_is_not_claimed_in_the_header(make_assistant, se
     assert "size 7" not in reply.reply.split(".")[0], reply.reply
     assert reply.reply.endswith("These listings don't say which sizes are available: check size 7 on the product page.")
     assert not any("size" in p.explanation for p in reply.products)
+
+
+def test_a_warranty_question_about_a_shown_product_reads_its_listing_then_the_policy(make_assistant, session_id):
+    assistant = make_assistant(None)
+    shown = assistant.respond(session_id, "bellies")
+    asked = assistant.respond(session_id, "does the first one have a warranty?")
+    assert asked.route == "product_question" and asked.products[0].id == shown.products[0].id
+    name = shown.products[0].title
+    assert "warranty" in asked.reply.split(name)[1].split('"')[0].lower() or "doesn't mention a warranty" in asked.reply
+    assert asked.sources and "warranty" in " ".join(asked.sources).lower(), asked.sources  # the store's policy, quoted
+    general = make_assistant(None).respond(session_id + "-2", "does your warranty cover faulty items?")
+    assert general.route == "answer" and not general.products  # no product shown: the policy alone
