@@ -77,7 +77,8 @@ _STOP = {"the", "a", "an", "and", "or", "for", "with", "of", "in", "on", "to", "
 
 # a sentence the model stopped mid-way ("... which fits your.", "... Duncan is rated.")
 _DANGLING = re.compile(r"\b(?:a|an|the|your|my|his|her|their|its|our|is|are|was|be|rated|with|for|and|or|but|of|to|"
-                       r"by|from|which|that|in|on|at|as|very|so)\s*[.!,;:]?\s*$", re.I)
+                       r"by|from|which|that|in|on|at|as|very|so|for (?:those|these|anyone|people|someone))\s*[.!,;:]?\s*$",
+                       re.I)
 _AGE_WORDS = re.compile(r"\b(?:toddlers?|infants?|babies|baby|preschoolers?|newborns?)\b", re.I)
 _RATED_BY = re.compile(r"\brated\s+[\d.]+\s*(?:/\s*5|out of 5|stars?)?\s+by\b", re.I)
 

@@ -50,6 +50,7 @@ def test_checker_accepts_true_claims(sentence):
     ("The Zoomfly Nike running shoe in red.", "name 'Zoomfly'"),
     ("The red Nike trail runner is rated.", "cut off"),
     ("A red Nike running shoe which fits your.", "cut off"),
+    ("A red Nike running shoe, a practical choice for those.", "cut off"),
     ("Nike running shoe rated 4.5/5 by Nike, in red.", "who rated it"),
 ])
 def test_checker_rejects_false_claims(sentence, problem):
