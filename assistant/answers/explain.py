@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import desc, select
 
-from assistant.answers.factcheck import CheckResult, FactChecker, HistoryFacts, ItemFacts, mentions
+from assistant.answers.factcheck import CheckResult, FactChecker, HistoryFacts, ItemFacts, borrowed_words, mentions
 from catalog import schema
 from catalog.ages import product_ages
 from catalog.currency import convert, format_price
@@ -291,6 +291,9 @@ class Explainer:
         out = []
         for fact, sentence, template in zip(facts, split_numbered(raw, len(facts)), templates):
             result = checker.check(sentence, fact) if sentence else CheckResult(False, ["missing from the answer"])
+            borrowed = borrowed_words(sentence, fact, facts) if sentence else []
+            if borrowed:
+                result = CheckResult(False, result.problems + [f"says {', '.join(borrowed)}, from another pick's record"])
             self._count(sentence, result)
             out.append((sentence, "llm") if result.ok else template)
         return out

@@ -79,6 +79,7 @@ _STOP = {"the", "a", "an", "and", "or", "for", "with", "of", "in", "on", "to", "
 _DANGLING = re.compile(r"\b(?:a|an|the|your|my|his|her|their|its|our|is|are|was|be|rated|with|for|and|or|but|of|to|"
                        r"by|from|which|that|in|on|at|as|very|so|for (?:those|these|anyone|people|someone))\s*[.!,;:]?\s*$",
                        re.I)
+_THIRD_PERSON = re.compile(r"\bthe (?:shopper|user|customer|buyer)s?\b|\b(?:shopper|user|customer)'s\b", re.I)
 _AGE_WORDS = re.compile(r"\b(?:toddlers?|infants?|babies|baby|preschoolers?|newborns?)\b", re.I)
 _RATED_BY = re.compile(r"\brated\s+[\d.]+\s*(?:/\s*5|out of 5|stars?)?\s+by\b", re.I)
 
@@ -88,6 +89,16 @@ def _norm_number(text: str) -> float | None:
         return float(text.replace(",", ""))
     except ValueError:
         return None
+
+
+def borrowed_words(sentence: str, facts: ItemFacts, others: Iterable[ItemFacts]) -> list[str]:
+    """Words of a sentence about one pick that only another pick's record has: in one batched LLM call
+    a sentence picks up the previous item's facts ("a necklace ... a secure storage solution")."""
+    own = facts.record_text + " " + facts.request_text
+    elsewhere = " ".join(o.record_text for o in others if o.product.id != facts.product.id)
+    words = {w for w in re.findall(r"[a-z]{4,}", sentence.lower()) if w not in _STOP and w not in _STARTERS}
+    return sorted(w for w in words if not mentions(own, w) and not mentions(own, w.rstrip("s"))
+                  and mentions(elsewhere, w))
 
 
 def _beside_title(text: str, product: Product) -> str:
@@ -231,6 +242,8 @@ class FactChecker:
             out.append("a question, not an explanation")
         if _DANGLING.search(text):
             out.append("the sentence is cut off")
+        if _THIRD_PERSON.search(text):
+            out.append("speaks of the shopper in the third person")
         if _RATED_BY.search(text):
             out.append("says who rated it (the record has only the rating)")
         p = facts.product

@@ -168,3 +168,21 @@ def test_punctuation_quoted_from_the_title_is_not_a_second_sentence_or_a_questio
     product = Product(id="q", title=title, brand=brand, price=43.99, currency="GBP", rating=4.6)
     assert CHECKER.check(sentence, ItemFacts.build(product, "a game", {})).ok
     assert not CHECKER.check("Mattel DVD game? Fun for all.", ItemFacts.build(product, "a game", {})).ok
+
+
+def test_a_batched_sentence_that_borrows_another_picks_facts_keeps_its_template():
+    box = Product(id="b", title="handmade wooden jewellery box", price=345.0, currency="INR",
+                  description="a secure storage solution for rings and earrings")
+    necklace = Product(id="n", title="gold plated necklace", price=349.0, currency="INR")
+    picks = [ItemFacts.build(p, "cheaper jewellery", {}) for p in (box, necklace)]
+    raw = ("1. The handmade wooden jewellery box is a secure storage solution at ₹345.00.\n"
+           "2. The gold plated necklace is a secure storage solution at ₹349.00.")
+    explainer = Explainer(LLMProvider(chat_model=FakeListChatModel(responses=[raw])), set())
+    (first, first_source), (second, second_source) = explainer.explain_all(picks)
+    assert first_source == "llm" and second_source == "template", (first, second)
+    assert any("storage" in " ".join(problems) for _, problems in explainer.stats.rejected)
+
+
+def test_a_sentence_about_the_shopper_in_the_third_person_is_rejected():
+    result = CHECKER.check("This red Nike running shoe fits the shopper's request.", facts())
+    assert any("third person" in p for p in result.problems)
