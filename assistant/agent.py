@@ -47,6 +47,7 @@ from catalog.store import Store
 
 log = logging.getLogger("shopassist.agent")
 MAX_MESSAGE_CHARS = 2000
+ESCALATION_QUOTE_MIN = 0.4  # policy match a ticket reply still quotes (set on hand-written dev probes, docs/assistant.md)
 
 
 class AssistantInputError(ValueError):
@@ -275,6 +276,8 @@ class ShoppingAssistant:
         state.note(useful=None if answer is None else answer.found)
         escalation = self._maybe_escalate(turn)
         if escalation is not None:
+            if answer is not None and answer.found and answer.score < ESCALATION_QUOTE_MIN:  # a person takes it:
+                reply.reply, reply.sources = "", []  # no loosely related policy ("how to return" for "never arrived")
             reply.escalation = escalation
             reply.route = "escalate"
             reply.reply = f"{reply.reply} {escalation.message}".strip()

@@ -242,6 +242,8 @@ class FactChecker:
             out.append("a question, not an explanation")
         if _DANGLING.search(text):
             out.append("the sentence is cut off")
+        if text.count(";") >= 2:  # "dress; brand ajaero; ₹1,199.00; colour red": the prompt's product line
+            out.append("repeats the product line instead of a sentence")
         if _THIRD_PERSON.search(text):
             out.append("speaks of the shopper in the third person")
         if _RATED_BY.search(text):

@@ -103,10 +103,16 @@ def compare_products(products: Sequence[Product], currency: str | None = None) -
 
 
 def plural(label: str) -> str:
+    """'toy' -> 'toys', 'toy for 1 year old' -> 'toys for 1 year old' (the head noun before a preposition)."""
+    head, sep, rest = (re.split(r"(\s(?:for|with|from|in|of|to)\s)", label, maxsplit=1) + ["", ""])[:3]
+    if sep:
+        return plural(head) + sep + rest
     words = label.split()
     if not words:
         return label
     last = words[-1]
+    if last.endswith("ss") and last not in ("chess", "dress-up"):  # dress -> dresses
+        return " ".join(words[:-1] + [last + "es"])
     if last.endswith("s") or last in ("clothing", "wear", "jewellery", "footwear", "lego", "star wars"):
         return label
     if last.endswith(("ch", "sh", "x")):

@@ -186,3 +186,17 @@ def test_a_batched_sentence_that_borrows_another_picks_facts_keeps_its_template(
 def test_a_sentence_about_the_shopper_in_the_third_person_is_rejected():
     result = CHECKER.check("This red Nike running shoe fits the shopper's request.", facts())
     assert any("third person" in p for p in result.problems)
+
+
+def test_an_echo_of_the_prompts_product_line_is_not_an_explanation():
+    result = CHECKER.check("Trail Runner mesh running shoe; brand Nike; $69.99; colour red; size 10.", facts())
+    assert any("product line" in p for p in result.problems)
+
+
+@pytest.mark.parametrize("label, expected", [("toy", "toys"), ("dress", "dresses"), ("box", "boxes"),
+                                             ("toy for 1 year old", "toys for 1 year old"),
+                                             ("running shoes", "running shoes"), ("lego", "lego")])
+def test_list_lines_pluralise_the_head_noun(label, expected):
+    from assistant.answers.replies import plural
+
+    assert plural(label) == expected

@@ -177,3 +177,9 @@ def test_a_warranty_question_about_a_shown_product_reads_its_listing_then_the_po
     assert asked.sources and "warranty" in " ".join(asked.sources).lower(), asked.sources  # the store's policy, quoted
     general = make_assistant(None).respond(session_id + "-2", "does your warranty cover faulty items?")
     assert general.route == "answer" and not general.products  # no product shown: the policy alone
+
+
+def test_a_ticket_for_a_lost_parcel_does_not_quote_a_loosely_related_policy(make_assistant, session_id):
+    reply = make_assistant(None).respond(session_id, "my parcel never arrived")
+    assert reply.route == "escalate" and reply.escalation is not None
+    assert not reply.sources and "return label" not in reply.reply, reply.reply
