@@ -158,8 +158,6 @@ class Understander:
         else:
             new_kind = state.has_topic() and _names_new_kind(message, extraction, state)
             intent, confidence, source = _decide(message, extraction, prediction, state, self.vocab, new_kind)
-            if new_kind and intent == "search":
-                extraction.cues.append("new_topic")
             misread = intent not in SHOPPING_INTENTS or (intent in ("compare", "product_question") and not state.has_topic()
                                                          and not extraction.refs)
             small_talk = intent == "chitchat" and confidence >= 0.5  # "thanks, that is all"
@@ -167,6 +165,8 @@ class Understander:
                 focus = request_focus(message)  # a product request the classifier took for something else
                 if product_request(message, bool(focus.kind or focus.interest), bool(focus.interest)):
                     intent, confidence, source = "search", max(confidence, 0.85), "rules"
+            if new_kind and intent == "search":  # also a request the classifier misread: a new topic
+                extraction.cues.append("new_topic")
         slots = extraction.slots
         if intent not in SHOPPING_INTENTS:  # customer service / chitchat: only the order facts matter
             slots = Slots(order_id=slots.order_id, quantity=slots.quantity)

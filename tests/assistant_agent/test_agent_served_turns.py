@@ -183,3 +183,12 @@ def test_a_ticket_for_a_lost_parcel_does_not_quote_a_loosely_related_policy(make
     reply = make_assistant(None).respond(session_id, "my parcel never arrived")
     assert reply.route == "escalate" and reply.escalation is not None
     assert not reply.sources and "return label" not in reply.reply, reply.reply
+
+
+def test_a_new_kind_after_a_no_match_is_a_new_search(make_assistant, session_id):
+    assistant = make_assistant(None)
+    first = assistant.respond(session_id, "a purple saree for a wedding")
+    second = assistant.respond(session_id, "an electric guitar with a case")
+    assert first.route == "no_match" and second.intent == "search"
+    assert "saree" not in second.reply and not {"category", "colour"} & set(second.slots), (second.reply, second.slots)
+    assert "guitar" in second.reply.lower()  # "We don't carry electric guitars", not "no sarees in purple"
