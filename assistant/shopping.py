@@ -29,6 +29,7 @@ from assistant.answers.replies import (answer_product_question, compare_products
                                        pick_reply, plural)
 from assistant.types import ProductPick, Reply
 from assistant.understanding.focus import mentions, request_focus
+from assistant.understanding.service import ITEM_POLICY
 from assistant.understanding.state import DialogueState, apply, remember_shown
 from catalog.ages import product_ages
 
@@ -36,7 +37,6 @@ log = logging.getLogger("shopassist.agent")
 DENSE_FLOOR = 0.30  # MiniLM cosine below which a candidate is unrelated to a query (measured on turns-dev)
 ALTERNATIVES = 3
 ALTERNATIVE_FLOOR = 0.45  # closer than an ordinary match must be, or nothing is offered as an alternative
-_WARRANTY = re.compile(r"\b(?:warrant\w*|guarantee[sd]?)\b")
 _ABOUT_SHOWN = re.compile(r"\bwhich (?:one|of (?:these|them|those)|would you|is (?:the )?(?:best|better)|should i)\b|"
                           r"\bwhat would you (?:pick|choose|go for)\b|\bwhich (?:one )?(?:do|would) you (?:recommend|suggest)\b|"
                           r"\bwhich would you pick\b|\bwhich one would you\b")
@@ -105,7 +105,7 @@ def _about_products(parts: Any, turn: Any, dialogue: DialogueState, reply: Reply
         reply.reply = compare_products(products, reply.slots.get("currency"))
     else:
         answer = answer_product_question(request.message, products[0])
-        if _WARRANTY.search(request.message.lower()):  # the listing's word, then the store's policy
+        if ITEM_POLICY.search(request.message.lower()):  # the listing's word, then the store's policy
             policy = parts.policy_answer("What is your warranty if an item is faulty?")  # the store's side
             listing = answer or f"The listing of {products[0].title[:60]} doesn't mention a warranty."
             answer = f"{listing} {policy.text}" if policy.found else answer
@@ -224,17 +224,18 @@ def _unstated_age_note(items: list[tuple], age: float | None) -> str:
     unstated = sum(product_ages(product) is None for product, _, _ in items) if age is not None else 0
     if not unstated:
         return ""
-    which = ("None of these listings says" if unstated == len(items) else
-             "Its listing doesn't say" if len(items) == 1 else
-             f"{unstated} of these listings don't say")
-    return f" {which} what ages {'it suits' if len(items) == 1 else 'they suit'}: check before buying for a {age:g}-year-old."
+    which = ("Its listing doesn't say what ages it suits" if len(items) == 1 else
+             "None of these listings says what ages they suit" if unstated == len(items) else
+             f"{unstated} of these listings don't say what ages they suit")
+    return f" {which}: check before buying for a {age:g}-year-old."
 
 
 def _unlisted_size_note(items: list[tuple], size: str | None, sized: int) -> str:
     if not size or not items or sized == len(items):
         return ""
     if not sized:
-        return f" {'Its listing doesn' if len(items) == 1 else 'These listings don'}'t say which sizes are available: check size {size} on the product page."
+        which = "Its listing doesn't" if len(items) == 1 else "These listings don't"
+        return f" {which} say which sizes are available: check size {size} on the product page."
     return f" {sized} of these list size {size}; check the others on the product page."
 
 

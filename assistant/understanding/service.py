@@ -40,6 +40,7 @@ _QUESTION = re.compile(r"\?\s*$|^\s*(?:and |so |also |ok,? )?(?:what|what's|what
 _OWN_ORDER = re.compile(r"\border\s*(?:#|no\.?|number|id)?\s*[a-z]{0,3}\d{5,}|\b(?:my|our) (?:order|parcel|package|refund|"
                         r"payment|delivery|money|card)\b.{0,30}\b(?:is|was|has|hasn't|have|haven't|never|didn't|still|"
                         r"not|late|wrong|missing)\b|\bcharged\b")
+ITEM_POLICY = re.compile(r"\b(?:warrant\w*|guarantee[sd]?)\b")  # policy words a listing can answer of the item itself
 _PRODUCT_REQUEST = re.compile(r"^\s*(?:i (?:need|want)|i'm looking for|looking for|show me|find me|search for)\b")
 
 

@@ -31,7 +31,7 @@ from assistant.understanding.intents import SERVICE_INTENTS, SHOPPING_INTENTS, I
 from assistant.understanding.llm_reader import ask_llm
 from assistant.understanding.slots import Extraction, Slots, extract, rewrite_query
 from assistant.understanding.focus import request_focus
-from assistant.understanding.service import ACTION_INTENTS, policy_intent, product_request, request_shape
+from assistant.understanding.service import ACTION_INTENTS, ITEM_POLICY, policy_intent, product_request, request_shape
 from assistant.understanding.state import DialogueState
 from assistant.understanding.vocabulary import Vocabulary
 
@@ -146,7 +146,7 @@ class Understander:
         extraction = extract(message, self.vocab)
         prediction = self.classifier.predict(message) if message.strip() else IntentPrediction("chitchat", 0.3)
         policy = policy_intent(message)
-        if policy is not None and extraction.refs and state.shown and _ITEM_POLICY.search(message.lower()):
+        if policy is not None and extraction.refs and state.shown and ITEM_POLICY.search(message.lower()):
             # "does the second one have a warranty?": its listing answers (the store's policy beside it)
             intent, confidence, source = "product_question", 0.9, "rules"
         elif policy is not None:  # the classifier's service label is kept when it is more specific and harmless
@@ -175,7 +175,6 @@ class Understander:
                        source=source, cues=extraction.cues, refs=extraction.refs, message=message)
 
 
-_ITEM_POLICY = re.compile(r"\b(?:warrant\w*|guarantee[sd]?)\b")  # a listing can say it of the item itself
 _POINTS_BACK = re.compile(r"\b(?:one|ones|it|them|those|these|that|this|same|also|too|instead)\b")
 
 
