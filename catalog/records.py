@@ -43,6 +43,12 @@ class Product(BaseModel):
     rating: float | None = Field(None, ge=0, le=5)
     image_url: str | None = None
 
+    @field_validator("price")
+    @classmethod
+    def _zero_is_unlisted(cls, value: float | None) -> float | None:
+        """A price of 0 is a feed's missing price, not a free product: shown as "price not listed"."""
+        return None if value == 0 else value
+
     @field_validator("id", "title")
     @classmethod
     def _strip(cls, value: str) -> str:

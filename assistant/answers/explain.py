@@ -145,7 +145,7 @@ def _details(p: Any, asked_colour: str, most: int = 2) -> list[str]:
         words = set(re.findall(r"[a-z0-9]+", value))
         if not value or len(value) > 30 or not words or words <= title or (asked_colour and asked_colour in value):
             continue
-        out.append(form.format(value.replace(",", " and")))
+        out.append(form.format(" and ".join(v.strip() for v in value.split(",")[:2] if v.strip())))
         if len(out) == most:
             break
     return out

@@ -91,3 +91,9 @@ def test_latin1_file_is_read_once_without_duplicates(tmp_path):
     result = load_products(path, {"id": "id", "title": "title"})
     assert [p.title for p in result.products] == ["plain", "café table", "other"]
     assert not result.errors
+
+
+def test_a_zero_price_is_an_unlisted_price(tmp_path):
+    path = write(tmp_path / "p.csv", "id,title,price\n1,Towel set,0\n2,Mug,0.50\n")
+    products = load_products(path, {"id": "id", "title": "title", "price": "price"}).products
+    assert [p.price for p in products] == [None, 0.5]
