@@ -112,8 +112,8 @@ class OnnxEmbedder:
         cache: folder for the exports.
         int8: use the partially quantised model (its ``name`` says so: other vectors, other collection).
         threads: CPU threads: the intra-op threads of one call (a query), or the workers of a
-            many-batch encode, each running whole batches on a one-thread session (10–12 % faster
-            than two intra-op threads on two cores; the same vectors).
+            many-batch encode, each running whole batches on a one-thread session (759 vs 635 titles/s
+            with two intra-op threads on two cores, docs/search.md; the same vectors).
     """
 
     ingest_batch = 32  # measured fastest for ingest (docs/search.md)

@@ -31,7 +31,6 @@ from sqlalchemy import desc, select
 
 from assistant.answers.factcheck import CheckResult, FactChecker, HistoryFacts, ItemFacts, borrowed_words, mentions
 from catalog import schema
-from catalog.ages import product_ages
 from catalog.currency import convert, format_price
 
 SYSTEM_PROMPT = ("You tell a shopper in ONE short sentence (max 25 words) why a product fits their request. "
@@ -115,9 +114,8 @@ def template_sentence(facts: ItemFacts) -> str:
     if size and p.lists_size(size):
         reasons.append(f"available in size {size}")
     age = slots.get("age")
-    stated = product_ages(p) if age is not None else None
-    if stated is not None and stated.fits(float(age)):
-        reasons.append(f"made for {stated.describe()}, right for a {float(age):g}-year-old")
+    if age is not None and facts.ages is not None and facts.ages.fits(float(age)):
+        reasons.append(f"made for {facts.ages.describe()}, right for a {float(age):g}-year-old")
     reasons += _details(p, colour)
     if p.brand and p.brand.lower() in facts.history.bought_brands and p.brand.lower() not in brands:
         reasons.append(f"the same brand ({p.brand}) as something you bought")

@@ -39,7 +39,7 @@ from typing import Any
 from assistant.guardrails import money_amounts
 from assistant.understanding.slot_patterns import AGE_PATTERNS
 from assistant.understanding.vocabulary import COLOURS
-from catalog.ages import age_range, product_ages
+from catalog.ages import AgeRange, age_range, product_ages
 from catalog.currency import convert
 from catalog.records import Product
 
@@ -150,6 +150,7 @@ class ItemFacts:
     request_text: str
     slots: dict[str, Any] = field(default_factory=dict)
     history: HistoryFacts = HistoryFacts()
+    ages: AgeRange | None = None  # what the listing states (catalog.ages.product_ages)
 
     @classmethod
     def build(cls, product: Product, request_text: str = "", slots: dict[str, Any] | None = None,
@@ -180,7 +181,7 @@ class ItemFacts:
         if slots.get("size"):
             numbers |= {n for n in (_norm_number(t) for t in _NUMBER.findall(str(slots["size"]))) if n is not None}
         return cls(product, record, frozenset(numbers), frozenset(prices), request_text.lower(), slots,
-                   history or HistoryFacts())
+                   history or HistoryFacts(), stated)
 
 
 @dataclass
@@ -325,7 +326,7 @@ class FactChecker:
         words = [w for w in _AGE_WORDS.findall(low) if not mentions(facts.record_text, w.lower())]
         if not words and not any(p.search(low) for p in AGE_PATTERNS) and age_range(low) is None:
             return []
-        stated, child = product_ages(facts.product), facts.slots.get("age")
+        stated, child = facts.ages, facts.slots.get("age")
         if stated is None:
             return ["claims an age fit, but the listing states no ages"]
         if child is not None and not stated.fits(float(child)):
