@@ -25,8 +25,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from assistant.understanding.slot_patterns import (AGE_NUMBER_WORDS, AGE_PATTERNS, CUES, NAMED_ORDER_ID, NEGATION,
-                                     ORDER_ID, ORDINALS, PRICE_PATTERNS, QUANTITY, SIZE_PATTERNS, SORTS, STOPWORDS, NUMBER_WORDS,
-                                     parse_amount, currency_of)
+                                                   NUMBER_WORDS, ORDER_ID, ORDINALS, PRICE_PATTERNS, QUANTITY,
+                                                   SIZE_PATTERNS, SORTS, STOPWORDS, currency_of, parse_amount)
 from assistant.understanding.vocabulary import SIZE_WORDS, Vocabulary
 
 Sort = Literal["price_asc", "price_desc", "rating", "popularity", "newest"]
